@@ -59,3 +59,23 @@ def frame_slider(
     )
     widgets.jslink((slider, "index"), (stack, "selected_index"))
     return widgets.VBox([slider, stack])
+
+
+def slider_over(
+    render,
+    values: Sequence[float],
+    description: str = "drop probability p",
+    value: float | None = None,
+    fmt: str = "{:.2f}",
+    dpi: int = 90,
+    width: str = "100%",
+) -> widgets.VBox:
+    """Call `render(v) -> matplotlib Figure` for each value and wrap the frames in a slider.
+
+    The usual way to build a chapter's slider: write one function that draws the picture for
+    one dropout rate, and let this turn it into a kernel-free slider over the grid.
+    """
+    from .plots import to_png
+
+    frames = [to_png(render(v), dpi=dpi) for v in values]
+    return frame_slider(frames, values, description=description, value=value, fmt=fmt, width=width)

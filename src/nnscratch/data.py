@@ -69,8 +69,7 @@ def load_tinymnist(path: str | Path | None = None) -> TinyMNIST:
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
             raise ValueError(
-                f"{path}: x_{split} must be uint8 of shape (N, 28, 28), "
-                f"got {x.dtype} {x.shape}"
+                f"{path}: x_{split} must be uint8 of shape (N, 28, 28), got {x.dtype} {x.shape}"
             )
         if y.dtype.kind not in "iu" or y.shape != (x.shape[0],):
             raise ValueError(
@@ -79,8 +78,7 @@ def load_tinymnist(path: str | Path | None = None) -> TinyMNIST:
             )
         if y.size and (y.min() < 0 or y.max() >= NUM_CLASSES):
             raise ValueError(
-                f"{path}: y_{split} labels must be in 0-{NUM_CLASSES - 1}, "
-                f"got {y.min()}-{y.max()}"
+                f"{path}: y_{split} labels must be in 0-{NUM_CLASSES - 1}, got {y.min()}-{y.max()}"
             )
         arrays[f"y_{split}"] = y.astype(np.int64)
     return TinyMNIST(**arrays)

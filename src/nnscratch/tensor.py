@@ -48,9 +48,7 @@ class Tensor:
         self._backward: BackwardFn | None = None
 
     @classmethod
-    def from_op(
-        cls, data: np.ndarray, parents: Iterable[Tensor], backward: BackwardFn
-    ) -> Tensor:
+    def from_op(cls, data: np.ndarray, parents: Iterable[Tensor], backward: BackwardFn) -> Tensor:
         """Wrap the result of an operation.
 
         Args:

@@ -37,7 +37,9 @@ def frame_slider(
         in the browser to the `Stack`'s `selected_index`.
     """
     if len(frames) != len(values):
-        raise ValueError(f"need one frame per value: got {len(frames)} frames, {len(values)} values")
+        raise ValueError(
+            f"need one frame per value: got {len(frames)} frames, {len(values)} values"
+        )
     if not frames:
         raise ValueError("frames is empty")
     labels = [fmt.format(v) for v in values]

@@ -126,3 +126,33 @@ def batches(
     for start in range(0, n, batch_size):
         idx = order[start : start + batch_size]
         yield X[idx], y[idx]
+
+
+def two_moons(
+    n: int, noise: float = 0.25, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D toy problem: two interleaving half circles, `n` points, labels 0 and 1.
+
+    Args:
+        n: number of points (split as evenly as possible between the two moons).
+        noise: standard deviation of Gaussian noise added to each coordinate.
+        rng: generator for the angles and the noise.
+
+    Returns:
+        `X` float32 `(n, 2)` and `y` int64 `(n,)`.
+    """
+    if n < 2:
+        raise ValueError(f"n must be at least 2, got {n}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    rng = np.random.default_rng() if rng is None else rng
+    y = np.arange(n) % 2
+    angle = rng.uniform(0.0, np.pi, size=n)
+    # Moon 0: upper half circle centred at (0, 0); moon 1: lower one centred at (1, 0.5).
+    X = np.where(
+        (y == 0)[:, None],
+        np.column_stack([np.cos(angle), np.sin(angle)]),
+        np.column_stack([1.0 - np.cos(angle), 0.5 - np.sin(angle)]),
+    )
+    X = X + rng.normal(0.0, noise, size=X.shape)
+    return X.astype(np.float32), y.astype(np.int64)

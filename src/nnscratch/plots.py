@@ -87,3 +87,44 @@ def band(
     mean, std = runs.mean(axis=0), runs.std(axis=0)
     (line,) = ax.plot(x, mean, label=label, color=color, linestyle=linestyle)
     ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+
+
+def decision_boundary(
+    ax: Axes,
+    predict_proba,
+    X: np.ndarray,
+    y: np.ndarray,
+    resolution: int = 200,
+    margin: float = 0.5,
+) -> None:
+    """Shade the plane by the predicted probability of class 1 and draw the points.
+
+    Args:
+        ax: where to draw.
+        predict_proba: maps points `(m, 2)` to the probability of class 1, `(m,)`.
+        X, y: the 2-D points `(n, 2)` and their labels 0/1.
+        resolution: grid points per axis.
+        margin: how far the grid extends beyond the data.
+    """
+    (x0, y0), (x1, y1) = X.min(axis=0) - margin, X.max(axis=0) + margin
+    gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()]).astype(X.dtype)
+    prob = np.asarray(predict_proba(grid)).reshape(gx.shape)
+    cmap = mpl.colors.LinearSegmentedColormap.from_list("moons", [PALETTE[0], "white", PALETTE[1]])
+    ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.6)
+    ax.contour(gx, gy, prob, levels=[0.5], colors="black", linewidths=1.2)
+    for label, marker in ((0, "o"), (1, "s")):
+        pts = X[y == label]
+        ax.scatter(
+            pts[:, 0],
+            pts[:, 1],
+            s=14,
+            marker=marker,
+            color=PALETTE[label],
+            edgecolors="black",
+            linewidths=0.4,
+        )
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.grid(False)

@@ -48,6 +48,9 @@ def load_tinymnist(path: str | Path | None = None) -> TinyMNIST:
     path = DEFAULT_PATH if path is None else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"tinymnist file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        # np.load would try to unpickle a non-zip file; refuse before that.
+        raise ValueError(f"{path}: not a valid npz file (not a zip archive)")
     arrays: dict[str, np.ndarray] = {}
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -57,7 +60,7 @@ def load_tinymnist(path: str | Path | None = None) -> TinyMNIST:
             for key in KEYS:
                 arrays[key] = npz[key]
     except ValueError as err:
-        if "pickle" in str(err).lower() or "object arrays" in str(err):
+        if "allow_pickle" in str(err):
             raise ValueError(f"{path}: contains pickled object arrays, refused to load") from err
         if str(err).startswith(str(path)):
             raise

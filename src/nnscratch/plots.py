@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 
 # Colour-blind-safe palette (Okabe and Ito), used in this order across the book.
@@ -128,3 +130,173 @@ def decision_boundary(
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
     ax.grid(False)
+
+
+# --- Dropout masks: digits, hidden units, thinned networks -----------------------------------
+
+# Dropped pixels of a digit get a light warm tint: grey would read as faint ink.
+DROPPED_PIXEL_COLOR = "#F5C09A"
+# Activations of kept units: white (0) through the kept colour to a dark blue.
+UNIT_CMAP = mpl.colors.LinearSegmentedColormap.from_list("units", ["white", KEPT_COLOR, "#0A2540"])
+
+
+def _tile(images: np.ndarray, ncols: int, gap: int, fill: float) -> np.ndarray:
+    """Place `(n, h, w)` arrays on one canvas, `ncols` per row, `gap` cells of `fill` between."""
+    n, h, w = images.shape
+    nrows = -(-n // ncols)
+    canvas = np.full((nrows * (h + gap) - gap, ncols * (w + gap) - gap), fill, dtype=float)
+    for i, image in enumerate(images):
+        r, c = divmod(i, ncols)
+        canvas[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = image
+    return canvas
+
+
+def masked_digits(
+    ax: Axes,
+    images: np.ndarray,
+    keep: np.ndarray,
+    ncols: int = 8,
+    gap: int = 2,
+    dropped_color: str = DROPPED_PIXEL_COLOR,
+) -> np.ndarray:
+    """Draw digits with a dropout mask: kept pixels in grey levels, dropped ones tinted.
+
+    Args:
+        ax: where to draw.
+        images: `(n, h, w)` pixel values in [0, 1] (white 0 to black 1; larger values clip).
+        keep: boolean mask of the same shape, True where the pixel survives.
+        ncols: digits per row.
+        gap: white pixels between digits.
+        dropped_color: colour of every dropped pixel, ink or background alike.
+
+    Returns:
+        The RGB canvas that was drawn, `(rows, cols, 3)` floats in [0, 1].
+    """
+    images = np.asarray(images, dtype=float)
+    keep = np.asarray(keep, dtype=bool)
+    if images.ndim != 3 or keep.shape != images.shape:
+        raise ValueError(
+            f"need images (n, h, w) and a mask of that shape, got {images.shape} and {keep.shape}"
+        )
+    grey = 1.0 - _tile(np.clip(images, 0.0, 1.0), ncols, gap, fill=0.0)
+    dropped = _tile(~keep, ncols, gap, fill=False).astype(bool)
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    rgb[dropped] = mpl.colors.to_rgb(dropped_color)
+    ax.imshow(rgb, interpolation="nearest")
+    ax.set_axis_off()
+    return rgb
+
+
+def unit_grid(
+    ax: Axes,
+    values: np.ndarray,
+    keep: np.ndarray | None = None,
+    vmax: float | None = None,
+    cmap: str | mpl.colors.Colormap = UNIT_CMAP,
+    dropped_color: str = DROPPED_COLOR,
+) -> np.ndarray:
+    """Draw a layer of units as a grid of squares, coloured by activation.
+
+    Args:
+        ax: where to draw.
+        values: `(h, w)` non-negative activations, one square per unit.
+        keep: boolean mask `(h, w)`, True for units that survive; None keeps all.
+        vmax: the activation at the top of `cmap` (larger ones saturate); the largest value
+            if None. Zero is the bottom of `cmap` (white for the default).
+        cmap: colour map for the activations of surviving units.
+        dropped_color: colour of every dropped unit, whatever its activation.
+
+    Returns:
+        The RGB image that was drawn, `(h, w, 3)` floats in [0, 1].
+    """
+    values = np.asarray(values, dtype=float)
+    keep = np.ones(values.shape, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    if values.ndim != 2 or keep.shape != values.shape:
+        raise ValueError(
+            f"need values (h, w) and a mask of that shape, got {values.shape} and {keep.shape}"
+        )
+    vmax = float(values.max()) if vmax is None else float(vmax)
+    level = np.clip(values / vmax, 0.0, 1.0) if vmax > 0 else np.zeros(values.shape)
+    cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+    rgb = cmap(level)[:, :, :3]
+    rgb[~keep] = mpl.colors.to_rgb(dropped_color)
+    h, w = values.shape
+    ax.imshow(rgb, interpolation="nearest")
+    # Thin white lines separate the units.
+    ax.hlines(np.arange(h + 1) - 0.5, -0.5, w - 0.5, color="white", linewidth=0.8)
+    ax.vlines(np.arange(w + 1) - 0.5, -0.5, h - 0.5, color="white", linewidth=0.8)
+    ax.set_axis_off()
+    return rgb
+
+
+class NetworkArtists(NamedTuple):
+    """What `network_diagram` drew: the units and the two sets of connections."""
+
+    units: PathCollection
+    kept_edges: LineCollection
+    dropped_edges: LineCollection
+
+
+def network_diagram(
+    ax: Axes,
+    sizes: Sequence[int],
+    keep: Sequence[np.ndarray | None] | None = None,
+    labels: Sequence[str] | None = None,
+    kept_color: str = KEPT_COLOR,
+    dropped_color: str = DROPPED_COLOR,
+) -> NetworkArtists:
+    """Draw a fully connected network with some units dropped (a "thinned" network).
+
+    Args:
+        ax: where to draw.
+        sizes: units per layer, input first, e.g. `(6, 8, 8, 3)`.
+        keep: one boolean mask per layer (True = unit kept), or None for a layer with no
+            dropout; None keeps every unit.
+        labels: a caption under each layer.
+        kept_color: fill of kept units.
+        dropped_color: fill of dropped units and colour of every connection that touches one.
+
+    Returns:
+        The artists: units (one marker per unit, input layer first, top to bottom) and the
+        kept and dropped connections. A connection is kept only if both its ends are.
+    """
+    sizes = [int(n) for n in sizes]
+    keep = [None] * len(sizes) if keep is None else list(keep)
+    if len(keep) != len(sizes):
+        raise ValueError(f"need one mask per layer: {len(sizes)} layers, {len(keep)} masks")
+    keep = [
+        np.ones(n, dtype=bool) if k is None else np.asarray(k, dtype=bool).reshape(-1)
+        for n, k in zip(sizes, keep, strict=True)
+    ]
+    if any(k.size != n for n, k in zip(sizes, keep, strict=True)):
+        raise ValueError(f"mask sizes {[k.size for k in keep]} do not match layers {sizes}")
+    # Layer k sits at x = k; its units are spread evenly and centred on y = 0.
+    positions = [
+        np.column_stack([np.full(n, k), (n - 1) / 2 - np.arange(n)]) for k, n in enumerate(sizes)
+    ]
+    kept_segments, dropped_segments = [], []
+    for k in range(len(sizes) - 1):
+        for i, a in enumerate(positions[k]):
+            for j, b in enumerate(positions[k + 1]):
+                alive = keep[k][i] and keep[k + 1][j]
+                (kept_segments if alive else dropped_segments).append([a, b])
+    dropped_edges = LineCollection(dropped_segments, colors=dropped_color, linewidths=0.6, zorder=1)
+    kept_edges = LineCollection(
+        kept_segments, colors="#555555", linewidths=0.8, alpha=0.8, zorder=2
+    )
+    ax.add_collection(dropped_edges)
+    ax.add_collection(kept_edges)
+    xy = np.concatenate(positions)
+    alive = np.concatenate(keep)
+    colors = [kept_color if a else dropped_color for a in alive]
+    units = ax.scatter(
+        xy[:, 0], xy[:, 1], s=160, c=colors, edgecolors="#333333", linewidths=0.8, zorder=3
+    )
+    top = max(sizes) / 2
+    if labels is not None:
+        for k, text in enumerate(labels):
+            ax.text(k, -top - 0.3, text, ha="center", va="top")
+    ax.set_xlim(-0.4, len(sizes) - 0.6)
+    ax.set_ylim(-top - (1.2 if labels is not None else 0.4), top)
+    ax.set_axis_off()
+    return NetworkArtists(units, kept_edges, dropped_edges)

@@ -1,0 +1,118 @@
+"""widgets: the kernel-free slider (one PNG frame per value, linked in the browser)."""
+
+import io
+
+import ipywidgets as widgets
+import matplotlib.image
+import numpy as np
+import pytest
+from ipywidgets.widgets.widget import _instances
+from ipywidgets.widgets.widget_link import Link
+
+from nnscratch.plots import new_figure, to_png
+from nnscratch.widgets import frame_slider, slider_over
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+GRID = [round(0.1 * k, 1) for k in range(10)]
+
+
+def links_from(source: widgets.Widget) -> list[Link]:
+    """Every live `Link` (made by `jslink`) whose source widget is `source`."""
+    return [w for w in list(_instances.values()) if isinstance(w, Link) and w.source[0] is source]
+
+
+def render_line(p: float):
+    """A tiny figure whose picture depends on p."""
+    fig = new_figure(2.0, 1.5)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, p])
+    ax.set_ylim(0, 1)
+    return fig
+
+
+def fake_frames(n: int) -> list[bytes]:
+    return [PNG_SIGNATURE + bytes([i]) for i in range(n)]
+
+
+def test_one_frame_per_value_in_order():
+    frames = fake_frames(len(GRID))
+    box = frame_slider(frames, GRID)
+    slider, stack = box.children
+    assert isinstance(slider, widgets.SelectionSlider)
+    assert isinstance(stack, widgets.Stack)
+    assert len(stack.children) == len(GRID) == len(slider.options)
+    assert [image.value for image in stack.children] == frames
+    for image in stack.children:
+        assert isinstance(image, widgets.Image) and image.format == "png"
+    assert [value for _, value in slider.options] == GRID
+    assert [label for label, _ in slider.options] == [f"{v:.2f}" for v in GRID]
+
+
+def test_slider_index_is_jslinked_to_stack_selected_index():
+    box = frame_slider(fake_frames(len(GRID)), GRID)
+    slider, stack = box.children
+    links = links_from(slider)
+    assert len(links) == 1
+    link = links[0]
+    # A `Link` runs in the browser, which is what keeps the static page interactive; a
+    # Python-side `traitlets.link` would leave the embedded slider dead without a kernel.
+    assert type(link) is Link
+    assert link.source == (slider, "index")
+    assert link.target == (stack, "selected_index")
+
+
+@pytest.mark.parametrize("value", [None, 0.0, 0.5, 0.9])
+def test_start_value_selects_the_matching_frame(value):
+    box = frame_slider(fake_frames(len(GRID)), GRID, value=value)
+    slider, stack = box.children
+    expected = 0 if value is None else GRID.index(value)
+    assert slider.index == stack.selected_index == expected
+    assert slider.value == GRID[expected]
+
+
+def test_mismatched_frames_and_values_raise():
+    with pytest.raises(ValueError, match="one frame per value"):
+        frame_slider(fake_frames(3), GRID)
+    with pytest.raises(ValueError, match="one frame per value"):
+        frame_slider(fake_frames(len(GRID) + 1), GRID)
+
+
+def test_empty_and_ambiguous_input_raise():
+    with pytest.raises(ValueError, match="empty"):
+        frame_slider([], [])
+    # 0.11 and 0.114 both read "0.11": the slider could not tell them apart.
+    with pytest.raises(ValueError, match="distinct labels"):
+        frame_slider(fake_frames(2), [0.11, 0.114])
+    with pytest.raises(ValueError):
+        frame_slider(fake_frames(len(GRID)), GRID, value=0.55)
+
+
+def test_slider_over_renders_once_per_value_into_valid_pngs():
+    seen = []
+
+    def render(p):
+        seen.append(p)
+        return render_line(p)
+
+    box = slider_over(render, GRID, dpi=50)
+    slider, stack = box.children
+    assert seen == GRID  # once per value, in slider order
+    frames = [bytes(image.value) for image in stack.children]
+    assert len(frames) == len(GRID)
+    for frame in frames:
+        assert frame.startswith(PNG_SIGNATURE)
+        pixels = matplotlib.image.imread(io.BytesIO(frame), format="png")
+        # 2.0 x 1.5 inches at 50 dpi, trimmed by bbox="tight": non-empty and about that size.
+        assert pixels.ndim == 3 and pixels.shape[2] in (3, 4)
+        assert 30 <= pixels.shape[0] <= 80 and 50 <= pixels.shape[1] <= 110
+    # The pictures differ with p, so each frame really belongs to its value.
+    decoded = [matplotlib.image.imread(io.BytesIO(f), format="png") for f in frames]
+    for a, b in zip(decoded, decoded[1:], strict=False):
+        assert a.shape != b.shape or not np.array_equal(a, b)
+    assert links_from(slider)[0].target == (stack, "selected_index")
+
+
+def test_to_png_round_trips_through_a_decoder():
+    png = to_png(render_line(0.5), dpi=40)
+    assert png.startswith(PNG_SIGNATURE)
+    assert matplotlib.image.imread(io.BytesIO(png), format="png").size > 0

@@ -5,14 +5,32 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
+# Front-end files for the offline site: `npm ci` from package-lock.json, then
+# site/copy_assets.py copies what the pages load into site/static/vendor/ (git-ignored).
+NPM_DONE    := node_modules/.package-lock.json
+ASSETS_DONE := site/static/vendor/.copied
+CHROMIUM    := /usr/bin/chromium
+PORT        ?= 8000
+SITE        := _build/html
+# The table of contents to build; another one (TOC=/tmp/toc.yml) builds part of the book.
+TOC         ?= _toc.yml
+export TOC
+# One BLAS thread: the book multiplies small matrices (batches of 16-256 rows), where a
+# second OpenBLAS thread costs more in synchronisation than it gains, and on a busy 2-core
+# machine its spinning made a chapter's training ~10x slower (see benchmarks/README.md).
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint unit test book clean
+.PHONY: help setup assets chromium lint unit notebooks site-strict browser test book serve lab bench clean
 
 help:
-	@echo "make book   build the website into _build/html (creates .venv, installs everything)"
-	@echo "make test   lint, unit tests (and, as the book grows, notebooks, build, browser tests)"
-	@echo "make clean  remove build outputs (keeps .venv)"
+	@echo "make book   build the website into $(SITE) (creates .venv, installs everything)"
+	@echo "make serve  serve the built website at http://127.0.0.1:$(PORT)/ (PORT=... to change)"
+	@echo "make lab    open the chapters as notebooks in JupyterLab"
+	@echo "make test   lint, unit tests, chapters (nbval), strict build, browser tests"
+	@echo "make bench  speed against raw NumPy and PyTorch, book timings (installs PyTorch CPU)"
+	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
 
 # The virtual environment, with exact versions from constraints.txt.
 $(SETUP): pyproject.toml constraints.txt
@@ -24,6 +42,26 @@ $(SETUP): pyproject.toml constraints.txt
 
 setup: $(SETUP)
 
+$(NPM_DONE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "need npm (Node.js 18+) on PATH: apt-get install nodejs npm"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+$(ASSETS_DONE): $(NPM_DONE) site/copy_assets.py $(SETUP)
+	$(BIN)/python site/copy_assets.py
+	touch $@
+
+assets: $(ASSETS_DONE)
+
+# Debian's Chromium for the browser tests (never `playwright install`, which downloads one).
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  command -v apt-get >/dev/null || { echo "$(CHROMIUM) is missing and there is no apt-get: install Chromium so that $(CHROMIUM) exists"; exit 1; }; \
+	  echo "installing chromium with apt-get"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || { echo "apt-get could not install chromium: run 'apt-get update && apt-get install -y chromium' as root"; exit 1; }; }
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after installing chromium"; exit 1; }
+
 lint: $(SETUP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -31,10 +69,64 @@ lint: $(SETUP)
 unit: $(SETUP)
 	$(BIN)/python -m pytest tests
 
-test: lint unit
+# Every chapter, cell by cell in a kernel; the hidden assert cells are the checks.
+notebooks: $(SETUP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters/
 
-book: $(SETUP)
-	@echo "The book's chapters and site arrive with issue 3; nothing to build yet."
+# A fresh, strict build: any warning (broken reference, missing glue, stderr in a page) fails.
+# Execution is cached by content in _build/.jupyter_cache, so unchanged chapters don't rerun.
+site-strict: $(SETUP) $(ASSETS_DONE)
+	$(BIN)/jupyter-book build . --toc $(TOC) --all -W -n --keep-going
+
+# Headless Chromium against the built site: no errors, no request off 127.0.0.1, sliders move.
+browser: $(SETUP) chromium
+	$(BIN)/python -m pytest tests/site
+
+test: $(SETUP) $(ASSETS_DONE) chromium
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) notebooks
+	$(MAKE) site-strict
+	$(MAKE) browser
+
+book: $(SETUP) $(ASSETS_DONE)
+	$(BIN)/jupyter-book build . --toc $(TOC)
+	@echo ""
+	@echo "The book is in $(SITE)/index.html."
+	@echo "Serve it with 'make serve' (http://127.0.0.1:$(PORT)/), or open that file directly."
+
+serve:
+	@test -f $(SITE)/index.html || { echo "no built book in $(SITE): run 'make book' first"; exit 1; }
+	@echo "Serving $(SITE) at http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(PYTHON) -m http.server --bind 127.0.0.1 --directory $(SITE) $(PORT)
+
+# JupyterLab opens the chapters' .md files as notebooks (jupytext's viewer, set in the
+# settings overrides of this .venv only; no news or update checks). LAB_ARGS passes options,
+# e.g. LAB_ARGS=--no-browser.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+LAB_ARGS ?=
+LAB_DONE := $(VENV)/.lab-installed
+$(LAB_DONE): $(SETUP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab]"
+	mkdir -p $(dir $(LAB_OVERRIDES))
+	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}},' \
+	  '"@jupyterlab/apputils-extension:notification": {"checkForUpdates": false, "fetchNews": "false"}}' > $(LAB_OVERRIDES)
+	touch $@
+
+lab: $(LAB_DONE)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) chapters/
+
+# Speed of nnscratch against raw NumPy and PyTorch CPU, and the book's execution and build
+# times (benchmarks/README.md): prints the tables and PASS/MISS lines, writes
+# _build/bench.json, regenerates benchmarks/README.md's results and benchmarks/ratios.png.
+# BENCH_ARGS passes options, e.g. BENCH_ARGS=--skip-book (see benchmarks/run.py --help).
+BENCH_DONE := $(VENV)/.bench-installed
+$(BENCH_DONE): $(SETUP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
+	touch $@
+
+bench: $(BENCH_DONE) $(ASSETS_DONE)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf _build .pytest_cache .ruff_cache
+	rm -rf _build .pytest_cache .ruff_cache site/static/vendor

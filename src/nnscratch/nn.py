@@ -114,7 +114,9 @@ class Linear(Module):
             if x.requires_grad:
                 x.accumulate(g @ w.data)
 
-        return Tensor.from_op(x.data @ w.data.T + b.data, (x, w, b), backward)
+        y = x.data @ w.data.T
+        y += b.data  # in place: the product is a fresh array, so no second one is needed
+        return Tensor.from_op(y, (x, w, b), backward)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"

@@ -39,7 +39,7 @@ class Tensor:
 
     def __init__(self, data, requires_grad: bool = False) -> None:
         array = np.asarray(data)
-        if not np.issubdtype(array.dtype, np.floating):
+        if array.dtype.kind != "f":  # integers, booleans: compute in float64
             array = array.astype(np.float64)
         self.data: np.ndarray = array
         self.grad: np.ndarray | None = None
@@ -92,8 +92,8 @@ class Tensor:
         if grad.shape != self.data.shape:
             raise ValueError(f"grad has shape {grad.shape}, expected {self.data.shape}")
 
-        # Order the graph so every node comes after all nodes that consume it
-        # (iterative depth-first post-order, so deep graphs cannot hit a recursion limit).
+        # Topological order: every node is listed after all of its parents (iterative
+        # depth-first post-order, so deep graphs cannot hit a recursion limit).
         order: list[Tensor] = []
         visited: set[int] = set()
         stack: list[tuple[Tensor, bool]] = [(self, False)]
@@ -110,7 +110,8 @@ class Tensor:
                 if parent.requires_grad and id(parent) not in visited:
                     stack.append((parent, False))
 
-        # Chain rule from the output back: each node passes on its finished gradient once.
+        # Chain rule from the output back (reversed order: a node runs only after every node
+        # that consumes it has added its share), so each node passes on its gradient once.
         self.accumulate(grad)
         for node in reversed(order):
             if node._backward is not None and node.grad is not None:

@@ -109,7 +109,7 @@ def fit(
             loss.backward()
             optimizer.step()
             total_loss += float(loss.data) * len(X_b)
-            correct += float(np.sum(y_hat.data.argmax(axis=1) == _labels(y_b)))
+            correct += int(np.count_nonzero(y_hat.data.argmax(axis=1) == _labels(y_b)))
             seen += len(X_b)
         history.train_loss.append(total_loss / seen)
         history.train_acc_running.append(correct / seen)

@@ -1,0 +1,84 @@
+"""Worker: time training epochs of the 784-256-10 MLP for one side of the comparison.
+
+Run by `benchmarks/run.py`, once for the NumPy side (nnscratch and raw NumPy, whose
+repeats alternate so that load from other processes hits both alike) and once, in a
+separate process, for PyTorch (its thread pool and NumPy's would fight if they shared one).
+Prints one JSON object on stdout.
+
+    python benchmarks/bench_epoch.py --impl nnscratch numpy --batch-sizes 2 64 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+from reference import IMPLEMENTATIONS, init_weights, load_data, step_losses
+
+P = 0.5
+WEIGHT_SEED = 0
+CHECK_STEPS = 5
+
+
+def time_epochs(impls: list[str], batch_sizes: list[int], repeats: int) -> dict:
+    """Seconds per epoch, wall-clock and process CPU time, for each implementation and batch."""
+    X, y = load_data()
+    weights = init_weights(WEIGHT_SEED)
+    inputs = {impl: (X, y) for impl in impls}
+    if "torch" in impls:
+        import torch
+
+        inputs["torch"] = (torch.from_numpy(X), torch.from_numpy(y))
+    results: dict[str, dict[str, dict[str, list[float]]]] = {impl: {} for impl in impls}
+    for batch_size in batch_sizes:
+        nets = {impl: IMPLEMENTATIONS[impl](weights, P, seed=1) for impl in impls}
+        for impl in impls:  # warm-up epoch: caches, allocator, lazy imports
+            nets[impl].epoch(*inputs[impl], batch_size)
+        times = {impl: {"wall": [], "cpu": []} for impl in impls}
+        for _ in range(repeats):
+            for impl in impls:
+                wall, cpu = time.perf_counter(), time.process_time()
+                nets[impl].epoch(*inputs[impl], batch_size)
+                times[impl]["cpu"].append(time.process_time() - cpu)
+                times[impl]["wall"].append(time.perf_counter() - wall)
+        for impl in impls:
+            results[impl][str(batch_size)] = times[impl]
+    return results
+
+
+def check_losses(impls: list[str]) -> dict:
+    """Per-step losses from identical weights and identical masks, p = 0 and p = 0.5."""
+    X, y = load_data()
+    weights = init_weights(WEIGHT_SEED)
+    return {
+        impl: {str(p): step_losses(impl, weights, X, y, CHECK_STEPS, p) for p in (0.0, P)}
+        for impl in impls
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--impl", nargs="+", choices=list(IMPLEMENTATIONS))
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[2, 64, 256])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    args = parser.parse_args()
+    info = {"numpy": np.__version__}
+    if "torch" in args.impl:
+        import torch
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        info.update(torch=torch.__version__, torch_threads=torch.get_num_threads())
+    result = {
+        "info": info,
+        "check": check_losses(args.impl),
+        "times": time_epochs(args.impl, args.batch_sizes, args.repeats),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

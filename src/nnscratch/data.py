@@ -51,22 +51,18 @@ def load_tinymnist(path: str | Path | None = None) -> TinyMNIST:
     if not zipfile.is_zipfile(path):
         # np.load would try to unpickle a non-zip file; refuse before that.
         raise ValueError(f"{path}: not a valid npz file (not a zip archive)")
-    arrays: dict[str, np.ndarray] = {}
     try:
         with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in KEYS if k not in npz.files]
-            if missing:
-                raise ValueError(f"{path}: missing arrays {missing}; expected {list(KEYS)}")
-            for key in KEYS:
-                arrays[key] = npz[key]
+            arrays = {key: npz[key] for key in KEYS if key in npz.files}
     except ValueError as err:
         if "allow_pickle" in str(err):
             raise ValueError(f"{path}: contains pickled object arrays, refused to load") from err
-        if str(err).startswith(str(path)):
-            raise
         raise ValueError(f"{path}: not a valid npz file ({err})") from err
     except (OSError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"{path}: not a valid npz file ({err})") from err
+    missing = [key for key in KEYS if key not in arrays]
+    if missing:
+        raise ValueError(f"{path}: missing arrays {missing}; expected {list(KEYS)}")
 
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]

@@ -244,7 +244,7 @@ class Dropout(Module):
         if not self.training:
             scale = self.eval_scale()
             return x if scale == 1.0 else x * scale
-        if self.p == 0.0 and self.train_scale() == 1.0:
+        if self.p == 0.0:  # nothing to drop; the keep probability and every scale are 1
             self.mask, self.scale = np.ones(x.data.shape, dtype=bool), 1.0
             return x
         self.mask = self.sample_mask(x.data.shape)

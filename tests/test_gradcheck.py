@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nnscratch import Tensor
-from nnscratch.gradcheck import grad_check, numerical_grad, relative_error
+from nnscratch.gradcheck import grad_check, numerical_grad, numerical_grad_array, relative_error
 
 
 def test_numerical_grad_of_a_quadratic():
@@ -29,3 +29,13 @@ def test_relative_error_and_dtype_check():
     assert relative_error(np.array([1.0]), np.array([1.1])) == pytest.approx(0.1 / 1.1)
     with pytest.raises(ValueError, match="float64"):
         grad_check(lambda: None, [Tensor(np.ones(2, dtype=np.float32), requires_grad=True)])
+
+
+def test_numerical_grad_array_of_a_known_function():
+    # f(x) = x**2 elementwise, L = sum(f(x) * dout): dL/dx = 2 x dout.
+    rng = np.random.default_rng(0)
+    x, dout = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    before = x.copy()
+    grad = numerical_grad_array(lambda v: v**2, x, dout)
+    np.testing.assert_allclose(grad, 2 * x * dout, rtol=1e-8)
+    np.testing.assert_array_equal(x, before)  # restored after the perturbations

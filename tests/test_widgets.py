@@ -10,7 +10,7 @@ from ipywidgets.widgets.widget import _instances
 from ipywidgets.widgets.widget_link import Link
 
 from nnscratch.plots import new_figure, to_png
-from nnscratch.widgets import frame_slider, slider_over
+from nnscratch.widgets import SLIDER_CLASS, frame_slider, slider_over
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GRID = [round(0.1 * k, 1) for k in range(10)]
@@ -34,9 +34,20 @@ def fake_frames(n: int) -> list[bytes]:
     return [PNG_SIGNATURE + bytes([i]) for i in range(n)]
 
 
+def alts(values) -> list[str]:
+    return [f"a line rising to {v}" for v in values]
+
+
+def make(frames, values, **kwargs):
+    """frame_slider with a label and alt texts unless the test gives its own."""
+    kwargs.setdefault("label", "Drop probability p of the test picture")
+    kwargs.setdefault("alt_texts", alts(values) if len(frames) == len(values) else alts(frames))
+    return frame_slider(frames, values, **kwargs)
+
+
 def test_one_frame_per_value_in_order():
     frames = fake_frames(len(GRID))
-    box = frame_slider(frames, GRID)
+    box = make(frames, GRID)
     slider, stack = box.children
     assert isinstance(slider, widgets.SelectionSlider)
     assert isinstance(stack, widgets.Stack)
@@ -45,11 +56,32 @@ def test_one_frame_per_value_in_order():
     for image in stack.children:
         assert isinstance(image, widgets.Image) and image.format == "png"
     assert [value for _, value in slider.options] == GRID
-    assert [label for label, _ in slider.options] == [f"{v:.2f}" for v in GRID]
+    # The readout, and the value a screen reader announces, name the quantity.
+    assert [label for label, _ in slider.options] == [f"p = {v:.2f}" for v in GRID]
+
+
+def test_label_alt_texts_and_class_are_in_the_widget_state():
+    box = make(fake_frames(3), [1, 10, 100], symbol="T", fmt="{:d}", label="Number of passes T")
+    slider, stack = box.children
+    assert slider.description == "Number of passes T"
+    assert [label for label, _ in slider.options] == ["T = 1", "T = 10", "T = 100"]
+    assert [image.tooltip for image in stack.children] == alts([1, 10, 100])
+    assert SLIDER_CLASS in box._dom_classes
+
+
+def test_missing_label_or_alt_texts_raise():
+    with pytest.raises(ValueError, match="one alt text per frame"):
+        make(fake_frames(3), [1, 2, 3], alt_texts=["a", "b"])
+    with pytest.raises(ValueError, match="every frame"):
+        make(fake_frames(2), [1, 2], alt_texts=["a", " "])
+    with pytest.raises(ValueError, match="label"):
+        make(fake_frames(2), [1, 2], label="")
+    with pytest.raises(TypeError):
+        frame_slider(fake_frames(2), [1, 2])  # label and alt_texts are required
 
 
 def test_slider_index_is_jslinked_to_stack_selected_index():
-    box = frame_slider(fake_frames(len(GRID)), GRID)
+    box = make(fake_frames(len(GRID)), GRID)
     slider, stack = box.children
     links = links_from(slider)
     assert len(links) == 1
@@ -63,7 +95,7 @@ def test_slider_index_is_jslinked_to_stack_selected_index():
 
 @pytest.mark.parametrize("value", [None, 0.0, 0.5, 0.9])
 def test_start_value_selects_the_matching_frame(value):
-    box = frame_slider(fake_frames(len(GRID)), GRID, value=value)
+    box = make(fake_frames(len(GRID)), GRID, value=value)
     slider, stack = box.children
     expected = 0 if value is None else GRID.index(value)
     assert slider.index == stack.selected_index == expected
@@ -72,19 +104,19 @@ def test_start_value_selects_the_matching_frame(value):
 
 def test_mismatched_frames_and_values_raise():
     with pytest.raises(ValueError, match="one frame per value"):
-        frame_slider(fake_frames(3), GRID)
+        make(fake_frames(3), GRID)
     with pytest.raises(ValueError, match="one frame per value"):
-        frame_slider(fake_frames(len(GRID) + 1), GRID)
+        make(fake_frames(len(GRID) + 1), GRID)
 
 
 def test_empty_and_ambiguous_input_raise():
     with pytest.raises(ValueError, match="empty"):
-        frame_slider([], [])
+        make([], [])
     # 0.11 and 0.114 both read "0.11": the slider could not tell them apart.
     with pytest.raises(ValueError, match="distinct labels"):
-        frame_slider(fake_frames(2), [0.11, 0.114])
-    with pytest.raises(ValueError):
-        frame_slider(fake_frames(len(GRID)), GRID, value=0.55)
+        make(fake_frames(2), [0.11, 0.114])
+    with pytest.raises(ValueError, match="not one of"):
+        make(fake_frames(len(GRID)), GRID, value=0.55)
 
 
 def test_slider_over_renders_once_per_value_into_valid_pngs():
@@ -94,7 +126,7 @@ def test_slider_over_renders_once_per_value_into_valid_pngs():
         seen.append(p)
         return render_line(p)
 
-    box = slider_over(render, GRID, dpi=50)
+    box = slider_over(render, GRID, label="Height of the line", alt=lambda p: f"up to {p}", dpi=50)
     slider, stack = box.children
     assert seen == GRID  # once per value, in slider order
     frames = [bytes(image.value) for image in stack.children]

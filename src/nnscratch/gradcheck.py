@@ -30,6 +30,29 @@ def numerical_grad(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np
     return grad
 
 
+def numerical_grad_array(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
+    """dL/dx for `L = sum(f(x) * dout)`, by central differences of the whole output array.
+
+    CS231n's `eval_numerical_gradient_array`: the two outputs are subtracted element by
+    element before they are weighted by `dout` and summed, so the cancellation happens on
+    single elements rather than on a large sum, which keeps the rounding error near 1e-11.
+    `x` is perturbed in place and restored.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = np.array(f(x), dtype=np.float64)
+        flat[i] = old - h
+        minus = np.array(f(x), dtype=np.float64)
+        flat[i] = old
+        gflat[i] = np.sum((plus - minus) * dout) / (2 * h)
+    return grad
+
+
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """max |a - b| / max(|a|, |b|) over all elements (0 when both are zero)."""
     scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))

@@ -172,126 +172,18 @@ class Sequential(Module):
         return f"Sequential({inner}\n)"
 
 
-def check_p(p: float) -> float:
-    """Return `p` as a float if it is a valid dropout rate in [0, 1], else raise ValueError."""
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise ValueError(f"dropout probability p must be a number in [0, 1], got {p!r}")
-    p = float(p)
-    if not 0.0 <= p <= 1.0:  # also rejects NaN
-        raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
-    return p
+# The dropout family lives in its own module, `nnscratch.dropout`, which imports `Module` from
+# here; these names are looked up there on first use (PEP 562), so that
+# `from nnscratch.nn import Dropout` keeps working without a circular import.
+_DROPOUT_NAMES = ("Dropout", "UnscaledDropout", "TestTimeScaledDropout", "check_p")
 
 
-# Keep decisions compare 16-bit random integers with a threshold: about 1 ns per element
-# instead of several for `rng.random(shape) < keep`. The keep probability becomes a multiple
-# of 2**-16, and survivors are scaled by the quantised value, so the output stays unbiased.
-_LEVELS = 1 << 16
+def __getattr__(name: str):
+    if name in _DROPOUT_NAMES:
+        from . import dropout
+
+        return getattr(dropout, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class Dropout(Module):
-    """Inverted dropout: zero each element with probability `p` while training.
-
-    Args:
-        p: probability of zeroing an element (PyTorch's `p`, Keras's `rate`), in [0, 1].
-        rng: generator for the masks (a fresh unseeded one if None); public as `rng`.
-
-    In training mode each element is kept with probability `q = 1 - p` and survivors are
-    multiplied by `1 / q`, so `E[output] = input`. In eval mode the layer is the identity.
-    The backward pass multiplies the gradient by the same scaled mask. `p = 0` is the
-    identity; `p = 1` gives zeros (and zero gradient).
-
-    After a training-mode forward, `mask` holds the boolean keep mask and `scale` the factor
-    applied to survivors; `keep_prob` is the quantised keep probability actually used.
-    """
-
-    def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
-        super().__init__()
-        self.p = check_p(p)
-        self.rng = np.random.default_rng() if rng is None else rng
-        self.mask: np.ndarray | None = None
-        self.scale = 1.0
-
-    @property
-    def keep_prob(self) -> float:
-        """The keep probability after quantising to a multiple of 2**-16."""
-        if self.p in (0.0, 1.0):
-            return 1.0 - self.p
-        return self._threshold() / _LEVELS
-
-    def _threshold(self) -> int:
-        # Clamped so that 0 < p < 1 never becomes "keep all" or "drop all".
-        return min(max(round((1.0 - self.p) * _LEVELS), 1), _LEVELS - 1)
-
-    def sample_mask(self, shape: tuple[int, ...]) -> np.ndarray:
-        """Draw a boolean keep mask of `shape` (True = kept) from `self.rng`."""
-        if self.p == 0.0:
-            return np.ones(shape, dtype=bool)
-        if self.p == 1.0:
-            return np.zeros(shape, dtype=bool)
-        bits = self.rng.integers(0, _LEVELS, size=shape, dtype=np.uint16)
-        return bits < self._threshold()
-
-    def train_scale(self) -> float:
-        """Factor applied to kept elements in training mode: 1 / keep_prob (0 if p = 1)."""
-        q = self.keep_prob
-        return 1.0 / q if q > 0 else 0.0
-
-    def eval_scale(self) -> float:
-        """Factor applied to every element in eval mode: 1, the identity."""
-        return 1.0
-
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training:
-            scale = self.eval_scale()
-            return x if scale == 1.0 else x * scale
-        if self.p == 0.0:  # nothing to drop; the keep probability and every scale are 1
-            self.mask, self.scale = np.ones(x.data.shape, dtype=bool), 1.0
-            return x
-        self.mask = self.sample_mask(x.data.shape)
-        self.scale = self.train_scale()
-        return self.apply_mask(x, self.mask, self.scale)
-
-    @staticmethod
-    def apply_mask(x: Tensor, mask: np.ndarray, scale: float) -> Tensor:
-        """`x * mask * scale` as a graph node; backward multiplies by the same factor."""
-        if mask.shape != x.data.shape:
-            raise ValueError(f"mask shape {mask.shape} does not match input {x.data.shape}")
-        out = np.multiply(x.data, x.data.dtype.type(scale))
-        out *= mask
-
-        def backward(g: np.ndarray) -> None:
-            # y = x * m * s  =>  dL/dx = g * m * s, with the mask from the forward pass
-            dx = np.multiply(g, g.dtype.type(scale))
-            dx *= mask
-            x.accumulate(dx)
-
-        return Tensor.from_op(out, (x,), backward)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-
-class UnscaledDropout(Dropout):
-    """Historical variant: drop with probability p, but never rescale.
-
-    This is what both of the book's source tutorials implemented. Training activations have
-    mean `(1 - p) x`, evaluation activations have mean `x`: the two modes disagree.
-    """
-
-    def train_scale(self) -> float:
-        return 1.0
-
-
-class TestTimeScaledDropout(Dropout):
-    """The 2014 paper's variant: no scaling while training; multiply by 1 - p at test time.
-
-    Expectations match between modes, like inverted dropout, but the work moves to inference.
-    """
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    def train_scale(self) -> float:
-        return 1.0
-
-    def eval_scale(self) -> float:
-        return self.keep_prob
+__all__ = ["Flatten", "Linear", "Module", "ReLU", "Sequential", *_DROPOUT_NAMES]

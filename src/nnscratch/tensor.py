@@ -119,8 +119,12 @@ class Tensor:
 
     # --- a few differentiable operations -------------------------------------------------
 
+    def _lift(self, other: Tensor | float) -> Tensor:
+        """A constant as a Tensor of this tensor's dtype (so float32 stays float32)."""
+        return other if isinstance(other, Tensor) else Tensor(np.asarray(other, self.data.dtype))
+
     def __add__(self, other: Tensor | float) -> Tensor:
-        other = other if isinstance(other, Tensor) else Tensor(other)
+        other = self._lift(other)
 
         def backward(g: np.ndarray) -> None:
             # d(a + b)/da = 1, summed over any axes that broadcasting expanded.
@@ -133,7 +137,7 @@ class Tensor:
     __radd__ = __add__
 
     def __mul__(self, other: Tensor | float) -> Tensor:
-        other = other if isinstance(other, Tensor) else Tensor(other)
+        other = self._lift(other)
 
         def backward(g: np.ndarray) -> None:
             # d(a * b)/da = b
@@ -150,7 +154,7 @@ class Tensor:
         return self * -1.0
 
     def __sub__(self, other: Tensor | float) -> Tensor:
-        return self + (-other if isinstance(other, Tensor) else Tensor(-np.asarray(other)))
+        return self + (-self._lift(other))
 
     def __matmul__(self, other: Tensor) -> Tensor:
         def backward(g: np.ndarray) -> None:

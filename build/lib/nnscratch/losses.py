@@ -1,0 +1,96 @@
+"""Loss functions: a prediction and a target in, a scalar `Tensor` out.
+
+Both losses are means, and their backward passes divide by the same count as their forward
+passes, so the gradient is the derivative of the number that is reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+def _check_finite(name: str, values: np.ndarray) -> None:
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+class MSELoss:
+    """Mean squared error over all elements: `L = mean((y_hat - y)**2)`.
+
+    Args (call):
+        y_hat: `Tensor` of shape `(batch, k)`.
+        y: array or `Tensor` of the same shape (a one-hot target or real values).
+
+    Backward: `dL/dy_hat = 2 (y_hat - y) / N`, with N the number of elements, the same N
+    that the forward mean divides by.
+    """
+
+    def __call__(self, y_hat: Tensor, y) -> Tensor:
+        target = np.asarray(y.data if isinstance(y, Tensor) else y)
+        if target.shape != y_hat.data.shape:
+            raise ValueError(
+                f"MSELoss needs prediction and target of the same shape, got prediction "
+                f"{y_hat.data.shape} and target {target.shape}"
+            )
+        _check_finite("prediction", y_hat.data)
+        _check_finite("target", target)
+        diff = y_hat.data - target.astype(y_hat.data.dtype, copy=False)
+        n = diff.size
+
+        def backward(g: np.ndarray) -> None:
+            y_hat.accumulate(g * (2.0 / n) * diff)
+
+        return Tensor.from_op(np.asarray(np.mean(diff * diff)), (y_hat,), backward)
+
+    def __repr__(self) -> str:
+        return "MSELoss()"
+
+
+class CrossEntropyLoss:
+    """Softmax followed by negative log-likelihood, averaged over the batch.
+
+    Args (call):
+        logits: `Tensor` of shape `(batch, classes)`, unnormalised scores.
+        y: integer class labels of shape `(batch,)`, each in `[0, classes)`.
+
+    `L = mean_i( logsumexp(z_i) - z_i[y_i] )`, computed after subtracting each row's maximum
+    so that large logits cannot overflow. Backward: `dL/dz = (softmax(z) - onehot(y)) / batch`.
+    """
+
+    def __call__(self, logits: Tensor, y) -> Tensor:
+        z = logits.data
+        labels = np.asarray(y.data if isinstance(y, Tensor) else y)
+        if z.ndim != 2:
+            raise ValueError(f"CrossEntropyLoss expects logits (batch, classes), got {z.shape}")
+        if labels.shape != (z.shape[0],):
+            raise ValueError(
+                f"CrossEntropyLoss needs labels of shape ({z.shape[0]},) for logits {z.shape}, "
+                f"got labels {labels.shape}"
+            )
+        if labels.dtype.kind not in "iu" and not (
+            labels.dtype.kind == "f" and np.array_equal(labels, np.round(labels))
+        ):
+            raise ValueError(f"CrossEntropyLoss needs integer labels, got dtype {labels.dtype}")
+        labels = labels.astype(np.intp, copy=False)
+        if labels.size and (labels.min() < 0 or labels.max() >= z.shape[1]):
+            raise ValueError(
+                f"labels must be in [0, {z.shape[1] - 1}], got [{labels.min()}, {labels.max()}]"
+            )
+        _check_finite("logits", z)
+        batch = np.arange(z.shape[0])
+        shifted = z - z.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        sum_exp = exp.sum(axis=1)
+        loss = np.mean(np.log(sum_exp) - shifted[batch, labels])
+
+        def backward(g: np.ndarray) -> None:
+            grad = exp / sum_exp[:, None]
+            grad[batch, labels] -= 1.0
+            logits.accumulate(grad * (g / z.shape[0]))
+
+        return Tensor.from_op(np.asarray(loss, dtype=z.dtype), (logits,), backward)
+
+    def __repr__(self) -> str:
+        return "CrossEntropyLoss()"

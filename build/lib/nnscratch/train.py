@@ -1,0 +1,122 @@
+"""The training loop: `fit` runs epochs of mini-batch SGD and records a `History`.
+
+Accuracy on the training set is measured in eval mode (dropout off) after each epoch, the
+same way test accuracy is, so the two numbers are comparable. The loss reported per epoch is
+the mean of the mini-batch losses seen while training (dropout on), as in most frameworks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .data import batches
+from .nn import Module
+from .optim import SGD
+from .tensor import Tensor
+
+
+@dataclass
+class History:
+    """Per-epoch records of one training run (index 0 is after the first epoch).
+
+    Attributes:
+        train_loss: mean mini-batch loss during the epoch (training mode).
+        train_acc: accuracy on the whole training set, eval mode, after the epoch.
+        test_acc: accuracy on the test set, eval mode, after the epoch.
+        train_acc_running: accuracy on the mini-batches as they were trained on
+            (training mode, dropout on), averaged over the epoch.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    train_acc_running: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    """Class labels from integer labels or from one-hot rows."""
+    y = np.asarray(y)
+    return y.argmax(axis=1) if y.ndim == 2 else y
+
+
+def predict(model: Module, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Model outputs for `X` in the model's current mode, computed in chunks."""
+    outputs = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
+    return np.concatenate(outputs)
+
+
+def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
+    """Accuracy of `model` on `(X, y)` in eval mode; the model's mode is restored after.
+
+    `y` may be integer labels `(N,)` or one-hot rows `(N, classes)`.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        y_hat = predict(model, X, batch_size)
+    finally:
+        model.train(was_training)
+    return float(np.mean(y_hat.argmax(axis=1) == _labels(y)))
+
+
+def fit(
+    model: Module,
+    loss_fn,
+    optimizer: SGD,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    epochs: int = 10,
+    batch_size: int = 64,
+    rng: np.random.Generator | None = None,
+    progress: bool = True,
+    eval_train: bool = True,
+) -> History:
+    """Train `model` with mini-batch SGD and return its per-epoch `History`.
+
+    Args:
+        model: the network; left in training mode when `fit` returns.
+        loss_fn: `loss_fn(y_hat, y) -> scalar Tensor`, e.g. `CrossEntropyLoss()`.
+        optimizer: holds the model's parameters.
+        train: `(X, y)`; `y` is whatever `loss_fn` takes (labels or one-hot rows).
+        test: optional `(X, y)` evaluated after every epoch.
+        epochs: passes over the training data.
+        batch_size: rows per mini-batch.
+        rng: shuffles the training data each epoch; None keeps the stored order.
+        progress: show a tqdm progress bar over epochs.
+        eval_train: measure eval-mode accuracy on the whole training set each epoch
+            (costs one extra forward pass over it).
+    """
+    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    X_train, y_train = train
+    labels_train = _labels(y_train)
+    history = History()
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
+    for _ in bar:
+        model.train()
+        total_loss = correct = seen = 0.0
+        for X_b, y_b in batches(X_train, y_train, batch_size, rng):
+            y_hat = model(Tensor(X_b))
+            loss = loss_fn(y_hat, y_b)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += float(loss.data) * len(X_b)
+            correct += int(np.count_nonzero(y_hat.data.argmax(axis=1) == _labels(y_b)))
+            seen += len(X_b)
+        history.train_loss.append(total_loss / seen)
+        history.train_acc_running.append(correct / seen)
+        if eval_train:
+            history.train_acc.append(evaluate(model, X_train, labels_train))
+        if test is not None:
+            history.test_acc.append(evaluate(model, *test))
+            bar.set_postfix(test_acc=f"{history.test_acc[-1]:.3f}")
+    model.train()
+    return history

@@ -1,0 +1,119 @@
+"""Dropout on plain arrays: the CS231n shape of the layer, `*_forward` and `*_backward`.
+
+    out, cache = dropout_forward(x, p, training, rng)
+    dx = dropout_backward(dout, cache)
+
+`nnscratch.dropout.Dropout` is a thin graph node over these two functions, as PyTorch's
+`nn.Dropout.forward` calls `nn.functional.dropout`: one implementation, two ways to read it.
+
+The definition is PyTorch's, to the bit. In training mode each element is kept with
+probability `1 - p`: a uniform number `u` in [0, 1), drawn in the input's float type, is
+compared with `1 - p` (`keep = u < 1 - p`). Survivors are multiplied by `1 / (1 - p)`, that
+reciprocal computed in the input's float type (inverted dropout), so `E[out] = x`. Evaluation
+mode, `p = 0` and an empty input return `x` itself; `p = 1` returns zeros and zero gradient.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+def check_p(p: float) -> float:
+    """Return `p` as a float if it is a valid dropout rate in [0, 1], else raise ValueError."""
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise ValueError(f"dropout probability p must be a number in [0, 1], got {p!r}")
+    p = float(p)
+    if not 0.0 <= p <= 1.0:  # also rejects NaN
+        raise ValueError(f"dropout probability p must be in [0, 1], got {p}")
+    return p
+
+
+def _float_type(dtype: np.dtype | type) -> type[np.floating]:
+    """The float type masks and scales are computed in: the input's, float64 for non-floats."""
+    dtype = np.dtype(dtype)
+    return dtype.type if dtype.kind == "f" else np.float64
+
+
+def keep_mask(
+    shape: tuple[int, ...], p: float, rng: np.random.Generator, dtype=np.float32
+) -> np.ndarray:
+    """A boolean mask of `shape`, True (kept) with probability `1 - p` for each element.
+
+    Args:
+        shape: the mask's shape, that of the input it will multiply.
+        p: drop probability in [0, 1].
+        rng: the generator the uniform numbers come from.
+        dtype: the input's dtype; float32 input draws float32 uniforms (half the cost of
+            float64), float64 input draws float64 ones.
+
+    `p = 0` keeps everything and `p = 1` drops everything, without drawing.
+    """
+    p = check_p(p)
+    if p == 0.0:
+        return np.ones(shape, dtype=bool)
+    if p == 1.0:
+        return np.zeros(shape, dtype=bool)
+    ftype = _float_type(dtype)
+    if ftype not in (np.float32, np.float64):  # float16: rng.random has no such dtype
+        ftype = np.float32
+    return rng.random(shape, dtype=ftype) < ftype(1.0 - p)
+
+
+def inverted_scale(p: float, dtype=np.float32) -> np.floating:
+    """`1 / (1 - p)` in `dtype`, the factor on survivors; 0 for `p = 1` (nothing survives)."""
+    ftype = _float_type(dtype)
+    p = check_p(p)
+    return ftype(0.0) if p == 1.0 else ftype(1.0) / ftype(1.0 - p)
+
+
+def apply_mask(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+    """`x * scale * mask` in `x`'s dtype, as a new array.
+
+    Used by the forward pass (on activations) and the backward pass (on gradients): if
+    `y = x * m * s` then `dL/dx = dL/dy * m * s`, with the same `m` and `s`.
+    """
+    x = np.asarray(x)
+    if mask.shape != x.shape:
+        raise ValueError(f"mask shape {mask.shape} does not match input shape {x.shape}")
+    out = np.multiply(x, _float_type(x.dtype)(scale))
+    out *= mask  # a dropped element becomes exactly 0 (finite inputs)
+    return out
+
+
+class DropoutCache(NamedTuple):
+    """What `dropout_backward` needs: the keep mask (None for the identity) and the scale."""
+
+    mask: np.ndarray | None
+    scale: np.floating | float
+
+
+def dropout_forward(
+    x: np.ndarray, p: float, training: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, DropoutCache]:
+    """Inverted dropout on an array.
+
+    Args:
+        x: input of any shape, e.g. activations `(batch, features)`.
+        p: probability of zeroing each element, in [0, 1].
+        training: drop and rescale if True; return `x` unchanged if False.
+        rng: the generator the mask is drawn from.
+
+    Returns:
+        `out`, of `x`'s shape and dtype (`x` itself when nothing is dropped), and the cache
+        for `dropout_backward`.
+    """
+    p = check_p(p)
+    x = np.asarray(x)
+    if not training or p == 0.0 or x.size == 0:
+        return x, DropoutCache(None, 1.0)
+    mask = keep_mask(x.shape, p, rng, x.dtype)
+    scale = inverted_scale(p, x.dtype)
+    return apply_mask(x, mask, scale), DropoutCache(mask, scale)
+
+
+def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
+    """dL/dx from dL/dout: the same mask and scale as the forward pass (`dout` if identity)."""
+    mask, scale = cache
+    return dout if mask is None else apply_mask(dout, mask, scale)

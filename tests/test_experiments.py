@@ -1,27 +1,19 @@
-"""experiments: configs, the digit runs, and run_many's parallel map (order, determinism,
-errors, one BLAS thread per worker)."""
-
-import math
-import os
+"""experiments: configs, digit selection, train_runs and RunResult."""
 
 import numpy as np
 import pytest
 
-from nnscratch.data import two_moons
 from nnscratch.experiments import (
-    SINGLE_THREAD_ENV,
-    FitJob,
     MLPConfig,
     build_mlp,
+    digits,
     first_per_class,
-    fit_job,
     pooled,
-    run_many,
-    stop_workers,
     train_mlp,
+    train_runs,
 )
-from nnscratch.losses import CrossEntropyLoss
-from nnscratch.nn import Dropout, Linear, ReLU, Sequential, UnscaledDropout
+from nnscratch.nn import Dropout, Linear, UnscaledDropout
+from nnscratch.train import evaluate
 
 # Small enough that a run takes a fraction of a second: 7x7 digits, 16 hidden units.
 TINY = dict(hidden=(16,), pool=4, n_train=100, epochs=2, batch_size=10)
@@ -32,6 +24,16 @@ def test_config_validates_its_fields():
         MLPConfig(loss="hinge")
     with pytest.raises(ValueError, match="dropout"):
         MLPConfig(dropout="gaussian")
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\)"):
+        MLPConfig(p=1.0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        MLPConfig(p_input=-0.1)
+    with pytest.raises(ValueError, match="momentum"):
+        MLPConfig(momentum=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        MLPConfig(lr=0.0)
+    with pytest.raises(ValueError, match="hidden"):
+        MLPConfig(hidden=())
     with pytest.raises(ValueError, match="init"):
         MLPConfig(init="zeros")
     with pytest.raises(ValueError, match="eval_every"):
@@ -90,119 +92,75 @@ def test_build_mlp_layers_and_shared_initial_weights():
 def test_train_mlp_records_and_is_deterministic():
     config = MLPConfig(p=0.5, **TINY)
     first, second = train_mlp(config), train_mlp(config)
-    keys = {"train_loss", "train_acc_running", "eval_epochs", "train_acc", "test_acc"}
-    assert set(first) == keys
-    assert all(len(v) == TINY["epochs"] for v in first.values())
-    assert first["eval_epochs"].tolist() == [1, 2]
-    for key in first:
-        np.testing.assert_array_equal(first[key], second[key])
-    assert 0.15 < first["test_acc"][-1] <= 1.0  # 2 epochs on 100 tiny digits: above chance
+    assert first.config == config
+    assert len(first.train_loss) == len(first.train_acc_running) == TINY["epochs"]
+    assert first.eval_epochs.tolist() == [1, 2] and len(first.test_acc) == 2
+    assert first.val_acc.size == 0 and first.best_epoch == 2  # no validation: the last epoch
+    for a, b in zip(first.weights, second.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first.test_correct, second.test_correct)
+    assert 0.15 < first.test_acc[-1] <= 1.0  # 2 epochs on 100 tiny digits: above chance
     other_seed = train_mlp(MLPConfig(p=0.5, seed=1, **TINY))
-    assert not np.array_equal(first["train_loss"], other_seed["train_loss"])
+    assert not np.array_equal(first.train_loss, other_seed.train_loss)
 
 
-def test_train_mlp_evaluates_when_asked_and_reports_validation():
+def test_evaluating_sparsely_does_not_change_the_training():
     config = dict(TINY, epochs=5)
     full = train_mlp(MLPConfig(p=0.5, **config))
-    end = train_mlp(MLPConfig(p=0.5, eval_every=0, n_val=200, **config))
+    end = train_mlp(MLPConfig(p=0.5, eval_every=0, **config))
     sparse = train_mlp(MLPConfig(p=0.5, eval_every=2, **config))
-    assert end["eval_epochs"].tolist() == [5] and sparse["eval_epochs"].tolist() == [2, 4, 5]
-    assert len(end["train_loss"]) == 5 and len(end["val_acc"]) == 1
-    # Evaluating does not change the training: the same numbers at the same epochs.
+    assert end.eval_epochs.tolist() == [5] and sparse.eval_epochs.tolist() == [2, 4, 5]
     for run in (end, sparse):
-        np.testing.assert_array_equal(run["train_loss"], full["train_loss"])
-        np.testing.assert_array_equal(run["test_acc"], full["test_acc"][run["eval_epochs"] - 1])
-        np.testing.assert_array_equal(run["train_acc"], full["train_acc"][run["eval_epochs"] - 1])
+        np.testing.assert_array_equal(run.train_loss, full.train_loss)
+        np.testing.assert_array_equal(run.test_acc, full.test_acc[run.eval_epochs - 1])
+        np.testing.assert_array_equal(run.train_acc, full.train_acc[run.eval_epochs - 1])
 
 
-def test_train_mlp_mse_variant_runs():
-    result = train_mlp(MLPConfig(loss="mse", dropout="unscaled", init="uniform", p=0.2, **TINY))
-    assert np.isfinite(result["train_loss"]).all()
+def test_early_stopping_keeps_the_best_validation_epoch():
+    run = train_mlp(MLPConfig(p=0.3, n_val=200, **dict(TINY, epochs=8)))
+    assert len(run.val_acc) == 8
+    best = int(np.argmax(run.val_acc))  # the first epoch with the highest validation score
+    assert run.best_epoch == run.eval_epochs[best]
+    assert run.best_test_acc == pytest.approx(run.test_acc[best])
+    assert run.test_correct_final.mean() == pytest.approx(run.test_acc[-1])
+    # The model rebuilt from the best weights scores what was recorded at that epoch.
+    data = digits(TINY["n_train"], 200, TINY["pool"])
+    assert evaluate(run.model(best=True), data.X_test, data.y_test) == run.best_test_acc
+    assert evaluate(run.model(best=False), data.X_test, data.y_test) == run.test_acc[-1]
 
 
-def test_run_many_matches_serial_runs_in_config_order():
-    # Different costs, so the runs finish out of order; results must still follow configs.
-    configs = [MLPConfig(p=p, seed=s, **TINY) for p, s in ((0.5, 0), (0.0, 1), (0.2, 2))]
-    configs[0] = MLPConfig(p=0.5, seed=0, **{**TINY, "epochs": 6})
-    parallel = run_many(train_mlp, configs, processes=2)
+def test_validation_digits_are_carved_from_the_training_split_and_disjoint():
+    data = digits(300, 200, 4)
+    assert data.X.shape == (300, 49) and data.X_val.shape == (200, 49)
+    assert np.bincount(data.y_val).tolist() == [20] * 10
+    train_rows = {row.tobytes() for row in data.X}
+    assert not any(row.tobytes() in train_rows for row in data.X_val)
+
+
+def test_train_runs_keeps_config_order_and_pairs_runs_by_seed():
+    configs = [MLPConfig(p=p, seed=s, **TINY) for s in (0, 1) for p in (0.0, 0.5)]
+    configs.append(MLPConfig(p=0.2, seed=2, **dict(TINY, epochs=3)))  # another stack
+    parallel = train_runs(configs, processes=2)
     serial = [train_mlp(c) for c in configs]
-    assert len(parallel) == len(configs)
     for got, want in zip(parallel, serial, strict=True):
-        assert got.keys() == want.keys()
-        for key in want:
-            np.testing.assert_array_equal(got[key], want[key])
+        assert got.config == want.config
+        np.testing.assert_array_equal(got.train_loss, want.train_loss)
+        for a, b in zip(got.weights, want.weights, strict=True):
+            np.testing.assert_array_equal(a, b)
+    # Same seed, different p: the same initial weights (a p = 0 run draws no masks).
+    init = [build_mlp(c, np.random.default_rng(c.seed), np.random.default_rng(0)) for c in configs]
+    np.testing.assert_array_equal(init[0][0].weight.data, init[1][0].weight.data)
+    assert not np.array_equal(init[0][0].weight.data, init[2][0].weight.data)
 
 
-def worker_pid(_: object) -> int:
-    return os.getpid()
+def test_train_runs_rejects_bad_input():
+    with pytest.raises(ValueError, match="at least one"):
+        train_runs([])
+    with pytest.raises(TypeError, match="MLPConfig"):
+        train_runs([dict(p=0.5)])
 
 
-def test_run_many_keeps_its_workers_between_calls():
-    first = set(run_many(worker_pid, range(8), processes=2))
-    second = set(run_many(worker_pid, range(8), processes=2))
-    assert os.getpid() not in first and len(first) <= 2
-    assert second <= first  # the same processes: no second start-up cost
-    stop_workers()
-    assert not set(run_many(worker_pid, range(4), processes=2)) & first
-
-
-def test_run_many_serial_path_and_empty_input():
-    assert run_many(math.sqrt, [4.0, 9.0], processes=1) == [2.0, 3.0]
-    assert run_many(math.sqrt, []) == []
-    with pytest.raises(ValueError, match="processes"):
-        run_many(math.sqrt, [1.0], processes=0)
-
-
-@pytest.mark.parametrize("processes", [1, 2])
-def test_run_many_names_the_failing_run(processes):
-    with pytest.raises(RuntimeError, match=r"run 1 failed with config -1\.0") as info:
-        run_many(math.sqrt, [4.0, -1.0, 9.0], processes=processes)
-    assert isinstance(info.value.__cause__, ValueError)  # the worker's own exception
-
-
-def test_workers_use_one_blas_thread_and_the_parent_env_is_restored():
-    before = {key: os.environ.get(key) for key in SINGLE_THREAD_ENV}
-    seen = run_many(os.getenv, ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"], processes=2)
-    assert seen == ["1", "1"]
-    assert {key: os.environ.get(key) for key in SINGLE_THREAD_ENV} == before
-
-
-def test_run_many_progress_is_plain_text(capsys):
-    run_many(math.sqrt, [1.0, 4.0], processes=1, progress=True)
-    err = capsys.readouterr().err
-    assert "2/2 runs done" in err
-
-
-def moons_job(p: float, seed: int) -> FitJob:
-    rng = np.random.default_rng(seed)
-    X, y = two_moons(40, noise=0.3, rng=rng)
-    model = Sequential(
-        [Linear(2, 16, rng=rng), ReLU(), Dropout(p, rng=rng), Linear(16, 2, rng=rng)]
-    )
-    return FitJob(
-        model,
-        CrossEntropyLoss(),
-        (X, y),
-        lr=0.1,
-        momentum=0.9,
-        test=(X, y),
-        epochs=20,
-        batch_size=10,
-        rng=rng,
-    )
-
-
-def test_fit_job_trains_a_copy_the_same_way_here_and_in_a_worker():
-    jobs = [moons_job(0.5, 0), moons_job(0.0, 1)]
-    before = [j.model[0].weight.data.copy() for j in jobs]
-    here = [fit_job(j) for j in jobs]
-    there = run_many(fit_job, jobs, processes=2)
-    for (m_here, h_here), (m_there, h_there), job, w0 in zip(
-        here, there, jobs, before, strict=True
-    ):
-        np.testing.assert_array_equal(job.model[0].weight.data, w0)  # the job is not touched
-        assert m_here is not job.model and not np.array_equal(m_here[0].weight.data, w0)
-        for a, b in zip(m_here.parameters(), m_there.parameters(), strict=True):
-            np.testing.assert_array_equal(a.data, b.data)
-        assert h_here.train_loss == h_there.train_loss and h_here.test_acc == h_there.test_acc
-    assert here[0][1].epochs == 20 and here[0][1].test_acc[-1] > 0.7
+def test_mse_unscaled_uniform_and_unshuffled_runs():
+    config = MLPConfig(loss="mse", dropout="unscaled", init="uniform", p=0.2, shuffle=False, **TINY)
+    result = train_mlp(config)
+    assert np.isfinite(result.train_loss).all() and np.isfinite(result.test_loss).all()

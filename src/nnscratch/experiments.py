@@ -1,56 +1,53 @@
-"""Many independent training runs, spread over the machine's cores.
+"""Digit experiments: one `MLPConfig` per training run, many runs trained at once.
 
-A chapter that compares dropout rates trains the same network many times: one run per rate
-and seed. The runs share nothing, so they can go to separate processes. `run_many(fn,
-configs)` does that with a `ProcessPoolExecutor` and returns the results in the order of
-`configs`. Each run is fully described by its config, seed included, so a run gives the same
-numbers whichever process executes it, in whatever order.
+A chapter that compares dropout rates trains the same network many times, once per rate and
+seed. Each run is described by an `MLPConfig` (widths, rates, data, training settings and a
+seed); `train_runs(configs)` trains them all and returns one `RunResult` per config, in order.
 
-Three details make this fast rather than slow:
-- Workers are started with `spawn` and with BLAS limited to one thread (the environment
-  variables below are set before a worker imports NumPy). Two workers with one BLAS thread
-  each keep two cores busy; a BLAS that starts its own threads inside each worker would
-  fight the other worker for the same cores (on a busy machine, measured 7-10x slower).
-- The workers stay up between calls, so a notebook pays their start-up (a fresh
-  interpreter importing NumPy and this package, about a second) once.
-- The function a worker runs must be importable by name, because a spawned worker starts a
-  fresh interpreter and cannot see functions defined in a notebook. `train_mlp` is that
-  function for the book's digit experiments, described by an `MLPConfig`. For any other
-  network, build it in the notebook and send it over in a `FitJob`: the model, its data and
-  its generator are pickled, `fit_job` trains it in the worker and sends back the trained model.
+Runs are paired through their seed. The seed is split into three independent streams, for the
+initial weights, the mini-batch order and the dropout masks, so two configs that differ only
+in their rates start from the same weights and see the same batches: only the masks differ.
+
+How it is fast: configs that share their architecture and training settings are trained
+together by `stacked.StackedMLP` (the same maths as the package's layers and `fit`, batched
+over runs), and the stacks are spread over the machine's cores by `pool.run_many`.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import pickle
-import signal
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any, Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
 from .data import load_tinymnist, to_float
-from .losses import CrossEntropyLoss, MSELoss
-from .nn import Dropout, Linear, Module, ReLU, Sequential, TestTimeScaledDropout, UnscaledDropout
-from .optim import SGD
-from .train import History, evaluate, fit
+from .dropout import Dropout, TestTimeScaledDropout, UnscaledDropout
+from .functional import check_p
+from .nn import Linear, Module, ReLU, Sequential
+from .pool import SINGLE_THREAD_ENV, FitJob, fit_job, run_many, stop_workers
+from .stacked import Member, StackedMLP
 
-# Each of these caps one BLAS/OpenMP implementation at one thread in the workers.
-SINGLE_THREAD_ENV = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "BLIS_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-}
+__all__ = [
+    "SINGLE_THREAD_ENV",
+    "Digits",
+    "FitJob",
+    "MLPConfig",
+    "RunResult",
+    "build_mlp",
+    "digits",
+    "first_per_class",
+    "fit_job",
+    "input_size",
+    "pooled",
+    "run_many",
+    "stop_workers",
+    "train_mlp",
+    "train_runs",
+]
 
 DROPOUT_VARIANTS = {
     "inverted": Dropout,
@@ -61,34 +58,34 @@ DROPOUT_VARIANTS = {
 
 @dataclass(frozen=True)
 class MLPConfig:
-    """One training run of a multilayer perceptron on tinymnist.
+    """One training run of a multilayer perceptron on the tinymnist digits.
 
     Attributes:
         hidden: widths of the hidden layers, e.g. `(512, 512)` for 784-512-512-10.
         pool: average the 28x28 pixels in `pool` x `pool` blocks first; 2 gives 14x14
             digits, 196 inputs (a cheaper first layer).
-        p: dropout rate (probability of zeroing) after each hidden ReLU.
-        p_input: dropout rate on the input pixels; 0 means no input dropout layer.
-        n_train: training digits, the first `n_train / 10` of each class (see `first_per_class`).
-        n_val: validation digits held out from the training split, the last `n_val / 10` of
+        p: dropout rate (probability of zeroing) after each hidden ReLU, in [0, 1).
+        p_input: dropout rate on the input pixels, in [0, 1); 0 means no input dropout.
+        n_train: training digits, the first `n_train / 10` of each class (`first_per_class`).
+        n_val: validation digits carved from the training split, the last `n_val / 10` of
             each class (never among the training digits); 0 for none.
         epochs: passes over the training digits.
         batch_size: digits per SGD step.
-        lr: SGD learning rate (no momentum).
-        seed: the run's only source of randomness. It is split into three independent streams,
-            for the initial weights, the mini-batch order and the dropout masks, so two runs
-            with the same seed and different `p` start from the same weights and see the
-            batches in the same order: only the masks differ.
+        lr: SGD learning rate.
+        momentum: SGD momentum in [0, 1) (PyTorch's form, as `optim.SGD`).
+        seed: the run's only source of randomness, split into three independent streams
+            (initial weights, batch order, dropout masks): configs that differ only in their
+            rates or dropout variant start from the same weights and see the same batches.
         loss: `"cross_entropy"` on labels, or `"mse"` on one-hot targets.
         dropout: `"inverted"` (the package's `Dropout`), `"unscaled"` or `"test_time"`.
         init: `"he"` (the package's `Linear`), or `"uniform"`: weights `U(0, 1) / in_features`
             and biases `U(0, 1)`, the all-positive start of one of the source tutorials.
-        eval_every: measure train and test accuracy (eval mode) after every `eval_every`
-            epochs and after the last one; 0 means after the last one only. Each
-            measurement costs about as much computing as half an epoch of training.
+        shuffle: reshuffle the training digits every epoch; False keeps the stored order.
+        eval_every: measure accuracies (eval mode) after every `eval_every` epochs and after
+            the last one; 0 means after the last one only.
     """
 
-    hidden: tuple[int, ...] = (512, 512)
+    hidden: tuple[int, ...] = (256, 256)
     pool: int = 1
     p: float = 0.0
     p_input: float = 0.0
@@ -97,13 +94,19 @@ class MLPConfig:
     epochs: int = 30
     batch_size: int = 16
     lr: float = 0.1
+    momentum: float = 0.0
     seed: int = 0
     loss: Literal["cross_entropy", "mse"] = "cross_entropy"
     dropout: Literal["inverted", "unscaled", "test_time"] = "inverted"
     init: Literal["he", "uniform"] = "he"
+    shuffle: bool = True
     eval_every: int = 1
 
     def __post_init__(self) -> None:
+        for name in ("p", "p_input"):
+            value = check_p(getattr(self, name))
+            if value >= 1.0:
+                raise ValueError(f"{name} must be in [0, 1) to train, got {value}")
         if self.loss not in ("cross_entropy", "mse"):
             raise ValueError(f"loss must be 'cross_entropy' or 'mse', got {self.loss!r}")
         if self.dropout not in DROPOUT_VARIANTS:
@@ -123,12 +126,30 @@ class MLPConfig:
                 f"n_val must be 0 or between 10 and 4000 - n_train, got {self.n_val} "
                 f"with n_train={self.n_train}"
             )
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
+            )
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not self.hidden or min(self.hidden) < 1:
+            raise ValueError(f"hidden must list at least one positive width, got {self.hidden}")
         # Accept a list for `hidden` but store a tuple, so configs stay hashable.
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
 
+    @property
+    def rates(self) -> tuple[float, ...]:
+        """The drop probability in front of each weight layer: input first, then hidden."""
+        return (self.p_input,) + (self.p,) * len(self.hidden)
+
 
 def build_mlp(
-    config: MLPConfig, rng: np.random.Generator, dropout_rng: np.random.Generator
+    config: MLPConfig,
+    rng: np.random.Generator,
+    dropout_rng: np.random.Generator,
+    dtype=np.float32,
 ) -> Sequential:
     """inputs -> hidden... -> 10 with ReLU and dropout after each hidden layer.
 
@@ -136,6 +157,7 @@ def build_mlp(
         config: widths, dropout rates, dropout variant and initialisation.
         rng: draws the initial weights.
         dropout_rng: draws every dropout mask of the network.
+        dtype: float type of the weights.
 
     A dropout layer is only added where its rate is above 0 (with p = 0 it would be the
     identity anyway).
@@ -146,10 +168,10 @@ def build_mlp(
         layers.append(variant(config.p_input, rng=dropout_rng))
     widths = (input_size(config), *config.hidden)
     for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
-        layers += [Linear(n_in, n_out, rng=rng), ReLU()]
+        layers += [Linear(n_in, n_out, rng=rng, dtype=dtype), ReLU()]
         if config.p > 0:
             layers.append(variant(config.p, rng=dropout_rng))
-    layers.append(Linear(widths[-1], 10, rng=rng))
+    layers.append(Linear(widths[-1], 10, rng=rng, dtype=dtype))
     if config.init == "uniform":
         for layer in layers:
             if isinstance(layer, Linear):
@@ -188,10 +210,25 @@ def pooled(images: np.ndarray, pool: int) -> np.ndarray:
     return images.reshape(n, side, pool, side, pool).mean(axis=(2, 4)).reshape(n, side * side)
 
 
+class Digits(NamedTuple):
+    """Flat float32 rows and int64 labels: training, validation (maybe empty) and test."""
+
+    X: np.ndarray
+    y: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
 @cache
-def _digits(n_train: int, n_val: int, pool: int) -> tuple[np.ndarray, ...]:
-    """(X_train, y_train, X_val, y_val, X_test, y_test) as flat float32 rows, cached per
-    process."""
+def digits(n_train: int, n_val: int = 0, pool: int = 1) -> Digits:
+    """The digits a config trains on (cached per process; treat the arrays as read-only).
+
+    The training digits are the first `n_train / 10` of each class of tinymnist's training
+    split, the validation digits the last `n_val / 10` of each class of the same split, and
+    the test digits all 1,000 of the test split.
+    """
     data = load_tinymnist()
     idx = first_per_class(data.y_train, n_train)
     val = first_per_class(data.y_train, n_val, last=True) if n_val else idx[:0]
@@ -200,234 +237,211 @@ def _digits(n_train: int, n_val: int, pool: int) -> tuple[np.ndarray, ...]:
     X, X_val, X_test = (
         pooled(to_float(x), pool) for x in (data.x_train[idx], data.x_train[val], data.x_test)
     )
-    return X, data.y_train[idx], X_val, data.y_train[val], X_test, data.y_test
-
-
-def train_mlp(config: MLPConfig) -> dict[str, np.ndarray]:
-    """Train the network `config` describes on tinymnist; return what happened.
-
-    Returns:
-        `train_loss` (mean mini-batch loss, training mode) and `train_acc_running` (accuracy
-        on the mini-batches while training, dropout on), one value per epoch;
-        `eval_epochs`, the epochs (counted from 1) after which the network was evaluated, and
-        at each of them `train_acc` and `test_acc` (eval mode, dropout off); with
-        `config.n_val`, also `val_acc` after the last epoch.
-    """
-    init_ss, order_ss, mask_ss = np.random.SeedSequence(config.seed).spawn(3)
-    model = build_mlp(config, np.random.default_rng(init_ss), np.random.default_rng(mask_ss))
-    X, y, X_val, y_val, X_test, y_test = _digits(config.n_train, config.n_val, config.pool)
-    if config.loss == "mse":
-        loss_fn, target = MSELoss(), np.eye(10, dtype=np.float32)[y]
-    else:
-        loss_fn, target = CrossEntropyLoss(), y
-    optimizer, order_rng = SGD(model.parameters(), lr=config.lr), np.random.default_rng(order_ss)
-    every = config.eval_every or config.epochs
-    records: dict[str, list[float]] = {
-        k: [] for k in ("train_loss", "train_acc_running", "eval_epochs", "train_acc", "test_acc")
-    }
-    done = 0
-    while done < config.epochs:
-        # fit in stretches of `every` epochs, evaluating in between (same run as one fit call)
-        stretch = min(every, config.epochs - done)
-        history = fit(
-            model,
-            loss_fn,
-            optimizer,
-            (X, target),
-            epochs=stretch,
-            batch_size=config.batch_size,
-            rng=order_rng,
-            progress=False,
-            eval_train=False,
-        )
-        done += stretch
-        records["train_loss"] += history.train_loss
-        records["train_acc_running"] += history.train_acc_running
-        records["eval_epochs"].append(done)
-        records["train_acc"].append(evaluate(model, X, y))
-        records["test_acc"].append(evaluate(model, X_test, y_test))
-    result = {key: np.array(values) for key, values in records.items()}
-    if config.n_val:
-        result["val_acc"] = np.array([evaluate(model, X_val, y_val)])
-    return result
+    return Digits(X, data.y_train[idx], X_val, data.y_train[val], X_test, data.y_test)
 
 
 @dataclass
-class FitJob:
-    """Everything `fit` needs, as one picklable object, so a worker process can train a
-    model built here.
+class RunResult:
+    """What happened in one run.
 
     Attributes:
-        model: the network, untrained or partly trained.
-        loss_fn: e.g. `CrossEntropyLoss()`.
-        train: `(X, y)` training data.
-        lr, momentum: settings of the `SGD` optimizer created in the worker.
-        test: optional `(X, y)` evaluated after each epoch.
-        epochs, batch_size, eval_train: as in `fit`.
-        rng: shuffles the mini-batches; None keeps the stored order. The model's dropout
-            layers carry their own generators.
-
-    The worker trains a copy of `model` and of every generator in the job (they travel by
-    pickling), so the same job gives the same trained model wherever it runs. The objects
-    in this process are left as they are; use the model that `fit_job` returns.
+        config: the run's config.
+        train_loss: mean mini-batch loss per epoch (training mode), `(epochs,)`.
+        train_acc_running: accuracy on the mini-batches as they were trained on (dropout on),
+            per epoch.
+        eval_epochs: the epochs (counted from 1) after which the network was evaluated.
+        train_acc, val_acc, test_acc: eval-mode accuracy at each of `eval_epochs` (`val_acc`
+            is empty without a validation split).
+        test_loss: the training loss function on the test digits, eval mode, at each of
+            `eval_epochs`.
+        best_epoch: the evaluated epoch with the highest validation accuracy (the first such,
+            early stopping); the last epoch without a validation split.
+        test_correct: `(N_test,)` booleans, which test digits the network classifies right at
+            `best_epoch`; `test_correct_final` the same after the last epoch.
+        weights, best_weights: parameters `[W_1 (out, in), b_1, W_2, ...]` after the last
+            epoch and at `best_epoch`.
     """
 
-    model: Module
-    loss_fn: Any
-    train: tuple[np.ndarray, np.ndarray]
-    lr: float
-    momentum: float = 0.0
-    test: tuple[np.ndarray, np.ndarray] | None = None
-    epochs: int = 10
-    batch_size: int = 64
-    eval_train: bool = True
-    rng: np.random.Generator | None = field(default=None, repr=False)
+    config: MLPConfig
+    train_loss: np.ndarray
+    train_acc_running: np.ndarray
+    eval_epochs: np.ndarray
+    train_acc: np.ndarray
+    val_acc: np.ndarray
+    test_acc: np.ndarray
+    test_loss: np.ndarray
+    best_epoch: int
+    test_correct: np.ndarray
+    test_correct_final: np.ndarray
+    weights: list[np.ndarray] = field(repr=False)
+    best_weights: list[np.ndarray] = field(repr=False)
+
+    @property
+    def best_test_acc(self) -> float:
+        """Test accuracy at `best_epoch` (early stopping on validation)."""
+        return float(self.test_correct.mean())
+
+    def model(self, best: bool = True, rng: np.random.Generator | None = None) -> Sequential:
+        """The trained network as package modules (dropout layers drawing from `rng`).
+
+        Args:
+            best: the weights of `best_epoch` (True) or of the last epoch.
+            rng: generator for the dropout layers' masks (e.g. for MC dropout).
+        """
+        rng = np.random.default_rng() if rng is None else rng
+        model = build_mlp(self.config, np.random.default_rng(0), rng)
+        params = model.parameters()
+        for param, value in zip(params, self.best_weights if best else self.weights, strict=True):
+            param.data[...] = value
+        return model
 
 
-def fit_job(job: FitJob) -> tuple[Module, History]:
-    """Train `job.model` as `job` says (plain `fit`, no progress bar); return the trained
-    model and its `History`."""
-    if multiprocessing.parent_process() is None:
-        # In this process: work on copies, so the result does not depend on where it ran.
-        job = pickle.loads(pickle.dumps(job))
-    optimizer = SGD(job.model.parameters(), lr=job.lr, momentum=job.momentum)
-    history = fit(
-        job.model,
-        job.loss_fn,
-        optimizer,
-        job.train,
-        job.test,
-        epochs=job.epochs,
-        batch_size=job.batch_size,
-        rng=job.rng,
-        progress=False,
-        eval_train=job.eval_train,
-    )
-    return job.model, history
+def train_mlp(config: MLPConfig) -> RunResult:
+    """Train one config here, in this process (`train_runs` for many)."""
+    return _train_stack((config,))[0]
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of the block (spawned children inherit
-    them), then restore the previous values."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+# At most this many runs share one stack (memory grows with it; speed barely does).
+MAX_STACK = 24
 
 
-def run_many(
-    fn: Callable[[Any], Any],
-    configs: Iterable[Any],
-    processes: int | None = None,
-    progress: bool = False,
-) -> list[Any]:
-    """`[fn(c) for c in configs]`, computed in parallel worker processes.
+def train_runs(
+    configs: Sequence[MLPConfig], processes: int | None = None, progress: bool = False
+) -> list[RunResult]:
+    """Train every config; return their `RunResult`s in the order of `configs`.
 
     Args:
-        fn: a module-level function (workers import it by name), e.g. `train_mlp`.
-        configs: picklable arguments, one per run; each should carry its own seed.
-        processes: number of worker processes; all cores if None. With 1 the runs happen
-            here, one after the other, with no worker processes.
-        progress: print a line to stderr as each run finishes (plain text, no widget).
-
-    Returns:
-        The results in the order of `configs`.
-
-    Raises:
-        RuntimeError: a run failed; the message names the run and its config, and the
-            worker's exception (with its traceback) is chained as the cause. Runs not yet
-            started are cancelled.
-
-    The workers are started on first use and kept for later calls with the same number of
-    processes (starting one and importing NumPy costs about a second), until this process
-    exits or `stop_workers()` is called.
+        configs: the runs. Configs that share everything but `seed`, `p`, `p_input`,
+            `dropout` and `init` are trained together in one stack.
+        processes: worker processes (all cores if None; 1 trains here, one stack after the
+            other). The result of a run does not depend on it.
+        progress: print a line to stderr as each stack finishes.
     """
     configs = list(configs)
-    processes = (os.cpu_count() or 1) if processes is None else int(processes)
-    if processes < 1:
-        raise ValueError(f"processes must be >= 1, got {processes}")
-    if processes == 1 or not configs:
-        results = []
-        for i, config in enumerate(configs):
-            results.append(_call(fn, i, config))
-            _report(progress, i + 1, len(configs))
-        return results
-
-    # A worker starts when a task is submitted and no idle worker is left, and it inherits
-    # the environment of that moment: one BLAS thread.
-    with _environment(SINGLE_THREAD_ENV):
-        try:
-            futures = {_workers(processes).submit(fn, c): i for i, c in enumerate(configs)}
-        except BrokenProcessPool:  # a worker of an earlier call died: start afresh
-            stop_workers()
-            futures = {_workers(processes).submit(fn, c): i for i, c in enumerate(configs)}
-    results: list[Any] = [None] * len(configs)
-    try:
-        for done, future in enumerate(as_completed(futures), start=1):
-            i = futures[future]
-            results[i] = _result(future, i, configs[i])
-            _report(progress, done, len(configs))
-    except BaseException as err:
-        for future in futures:
-            future.cancel()
-        if isinstance(err.__cause__, BrokenProcessPool):
-            stop_workers()
-        raise
+    if not configs:
+        raise ValueError("train_runs needs at least one config")
+    if not all(isinstance(c, MLPConfig) for c in configs):
+        raise TypeError("train_runs takes MLPConfig objects")
+    groups: dict[MLPConfig, list[int]] = defaultdict(list)
+    for i, config in enumerate(configs):
+        groups[_stack_key(config)].append(i)
+    workers = processes or 2
+    tasks: list[list[int]] = []
+    for members in groups.values():
+        # Enough stacks to keep every worker busy, none larger than MAX_STACK.
+        pieces = max(min(workers, len(members)), math.ceil(len(members) / MAX_STACK))
+        tasks += [list(chunk) for chunk in np.array_split(members, pieces)]
+    # Longest first, so that the pool's queue balances the cores.
+    tasks.sort(key=lambda idx: -_cost(configs[idx[0]]) * len(idx))
+    stacks = run_many(
+        _train_stack, [tuple(configs[i] for i in idx) for idx in tasks], processes, progress
+    )
+    results: list[RunResult | None] = [None] * len(configs)
+    for idx, stack in zip(tasks, stacks, strict=True):
+        for i, result in zip(idx, stack, strict=True):
+            results[i] = result
     return results
 
 
-_pool: ProcessPoolExecutor | None = None
-_pool_size = 0
+def _stack_key(config: MLPConfig) -> MLPConfig:
+    """The config with every field that may differ inside a stack set to a fixed value."""
+    return replace(config, seed=0, p=0.0, p_input=0.0, dropout="inverted", init="he")
 
 
-def _workers(processes: int) -> ProcessPoolExecutor:
-    """The shared pool of `processes` spawned workers (a new one if the size changed)."""
-    global _pool, _pool_size
-    if _pool is None or _pool_size != processes:
-        stop_workers()
-        _pool = ProcessPoolExecutor(
-            processes, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_setup
+def _cost(config: MLPConfig) -> float:
+    widths = (input_size(config), *config.hidden, 10)
+    return (
+        config.epochs
+        * config.n_train
+        * sum(a * b for a, b in zip(widths, widths[1:], strict=False))
+    )
+
+
+def _loss_values(logits: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    """Mean loss per member of `(K, N, C)` logits on labels `y`."""
+    if loss == "mse":
+        return np.mean((logits - np.eye(logits.shape[2], dtype=logits.dtype)[y]) ** 2, axis=(1, 2))
+    shifted = logits - logits.max(axis=2, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    return -np.mean(log_probs[:, np.arange(len(y)), y], axis=1)
+
+
+def _train_stack(configs: Sequence[MLPConfig], dtype=np.float32) -> list[RunResult]:
+    """Train configs that share a stack key together; one `RunResult` each."""
+    first = configs[0]
+    if any(_stack_key(c) != _stack_key(first) for c in configs):
+        raise ValueError("configs in one stack must differ only in seed, rates, variant, init")
+    data = digits(first.n_train, first.n_val, first.pool)
+    members = []
+    for config in configs:
+        init_ss, order_ss, mask_ss = np.random.SeedSequence(config.seed).spawn(3)
+        mask_rng = np.random.default_rng(mask_ss)
+        model = build_mlp(config, np.random.default_rng(init_ss), mask_rng, dtype)
+        order_rng = np.random.default_rng(order_ss) if config.shuffle else None
+        members.append(Member(model, order_rng, mask_rng, config.rates, config.dropout))
+    stack = StackedMLP(members, first.lr, first.momentum, first.loss, dtype)
+    X, y = data.X.astype(dtype, copy=False), data.y
+    target = np.eye(10, dtype=dtype)[y] if first.loss == "mse" else y
+    n, k = len(X), len(configs)
+    every = first.eval_every or first.epochs
+    log: dict[str, list[np.ndarray]] = defaultdict(list)
+    best_val = np.full(k, -1.0)
+    best_epoch = np.zeros(k, dtype=int)
+    best_correct = np.zeros((k, len(data.y_test)), dtype=bool)
+    best_weights: list[list[np.ndarray]] = [[] for _ in range(k)]
+
+    for epoch in range(1, first.epochs + 1):
+        orders = np.stack(
+            [m.order_rng.permutation(n) if m.order_rng else np.arange(n) for m in members]
         )
-        _pool_size = processes
-    return _pool
+        total_loss, correct = np.zeros(k), np.zeros(k)
+        for start in range(0, n, first.batch_size):
+            idx = orders[:, start : start + first.batch_size]
+            losses, logits = stack.step(X[idx], target[idx])
+            total_loss += losses * idx.shape[1]
+            correct += np.sum(logits.argmax(axis=2) == y[idx], axis=1)
+        log["train_loss"].append(total_loss / n)
+        log["train_acc_running"].append(correct / n)
+        if epoch % every and epoch != first.epochs:
+            continue
+        log["eval_epochs"].append(np.full(k, epoch))
+        log["train_acc"].append(_accuracy(stack.logits(X), y))
+        test_logits = stack.logits(data.X_test.astype(dtype, copy=False))
+        test_correct = test_logits.argmax(axis=2) == data.y_test
+        log["test_acc"].append(test_correct.mean(axis=1))
+        log["test_loss"].append(_loss_values(test_logits, data.y_test, first.loss))
+        val = (
+            _accuracy(stack.logits(data.X_val.astype(dtype, copy=False)), data.y_val)
+            if first.n_val
+            else np.full(k, float(epoch))  # no validation: the last epoch is "best"
+        )
+        if first.n_val:
+            log["val_acc"].append(val)
+        for i in np.flatnonzero(val > best_val):
+            best_val[i], best_epoch[i], best_correct[i] = val[i], epoch, test_correct[i]
+            best_weights[i] = stack.weights(i)
+
+    columns = {key: np.array(values).T for key, values in log.items()}  # (k, records)
+    empty = np.zeros((k, 0))
+    return [
+        RunResult(
+            config=config,
+            train_loss=columns["train_loss"][i],
+            train_acc_running=columns["train_acc_running"][i],
+            eval_epochs=columns["eval_epochs"][i].astype(int),
+            train_acc=columns["train_acc"][i],
+            val_acc=columns.get("val_acc", empty)[i],
+            test_acc=columns["test_acc"][i],
+            test_loss=columns["test_loss"][i],
+            best_epoch=int(best_epoch[i]),
+            test_correct=best_correct[i].copy(),
+            test_correct_final=test_correct[i].copy(),
+            weights=stack.weights(i),
+            best_weights=best_weights[i],
+        )
+        for i, config in enumerate(configs)
+    ]
 
 
-def _worker_setup() -> None:
-    # Jupyter interrupts or shuts down a kernel by signalling its whole process group, workers
-    # included. Leave Ctrl-C to the parent (which cancels what has not started), so that a
-    # worker never dies mid-task or prints a KeyboardInterrupt traceback into the page.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def stop_workers() -> None:
-    """Shut down the worker processes that `run_many` keeps between calls (if any)."""
-    global _pool, _pool_size
-    if _pool is not None:
-        _pool.shutdown(wait=True, cancel_futures=True)
-    _pool, _pool_size = None, 0
-
-
-def _call(fn: Callable[[Any], Any], i: int, config: Any) -> Any:
-    try:
-        return fn(config)
-    except Exception as err:
-        raise RuntimeError(f"run {i} failed with config {config!r}: {err!r}") from err
-
-
-def _result(future, i: int, config: Any) -> Any:
-    try:
-        return future.result()
-    except Exception as err:
-        raise RuntimeError(f"run {i} failed with config {config!r}: {err!r}") from err
-
-
-def _report(progress: bool, done: int, total: int) -> None:
-    if progress:
-        print(f"run_many: {done}/{total} runs done", file=sys.stderr, flush=True)
+def _accuracy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.mean(logits.argmax(axis=2) == y, axis=1)

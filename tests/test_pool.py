@@ -1,0 +1,103 @@
+"""pool: run_many's parallel map (order, determinism, errors, one BLAS thread per worker)
+and FitJob for networks built in a notebook."""
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from nnscratch.data import two_moons
+from nnscratch.losses import CrossEntropyLoss
+from nnscratch.nn import Dropout, Linear, ReLU, Sequential
+from nnscratch.pool import SINGLE_THREAD_ENV, FitJob, fit_job, run_many, stop_workers
+
+
+def square(x: float) -> float:
+    return x * x
+
+
+def slow_square(x: float) -> float:
+    # Later items finish first (less work), so results arrive out of order.
+    total = sum(range(int(2e5 * (5 - x))))
+    return x * x + 0 * total
+
+
+def test_run_many_returns_results_in_config_order():
+    values = [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert run_many(slow_square, values, processes=2) == [square(v) for v in values]
+
+
+def worker_pid(_: object) -> int:
+    return os.getpid()
+
+
+def test_run_many_keeps_its_workers_between_calls():
+    first = set(run_many(worker_pid, range(8), processes=2))
+    second = set(run_many(worker_pid, range(8), processes=2))
+    assert os.getpid() not in first and len(first) <= 2
+    assert second <= first  # the same processes: no second start-up cost
+    stop_workers()
+    assert not set(run_many(worker_pid, range(4), processes=2)) & first
+
+
+def test_run_many_serial_path_and_empty_input():
+    assert run_many(math.sqrt, [4.0, 9.0], processes=1) == [2.0, 3.0]
+    assert run_many(math.sqrt, []) == []
+    with pytest.raises(ValueError, match="processes"):
+        run_many(math.sqrt, [1.0], processes=0)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_run_many_names_the_failing_run(processes):
+    with pytest.raises(RuntimeError, match=r"run 1 failed with config -1\.0") as info:
+        run_many(math.sqrt, [4.0, -1.0, 9.0], processes=processes)
+    assert isinstance(info.value.__cause__, ValueError)  # the worker's own exception
+
+
+def test_workers_use_one_blas_thread_and_the_parent_env_is_restored():
+    before = {key: os.environ.get(key) for key in SINGLE_THREAD_ENV}
+    seen = run_many(os.getenv, ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"], processes=2)
+    assert seen == ["1", "1"]
+    assert {key: os.environ.get(key) for key in SINGLE_THREAD_ENV} == before
+
+
+def test_run_many_progress_is_plain_text(capsys):
+    run_many(math.sqrt, [1.0, 4.0], processes=1, progress=True)
+    err = capsys.readouterr().err
+    assert "2/2 runs done" in err
+
+
+def moons_job(p: float, seed: int) -> FitJob:
+    rng = np.random.default_rng(seed)
+    X, y = two_moons(40, noise=0.3, rng=rng)
+    model = Sequential(
+        [Linear(2, 16, rng=rng), ReLU(), Dropout(p, rng=rng), Linear(16, 2, rng=rng)]
+    )
+    return FitJob(
+        model,
+        CrossEntropyLoss(),
+        (X, y),
+        lr=0.1,
+        momentum=0.9,
+        test=(X, y),
+        epochs=20,
+        batch_size=10,
+        rng=rng,
+    )
+
+
+def test_fit_job_trains_a_copy_the_same_way_here_and_in_a_worker():
+    jobs = [moons_job(0.5, 0), moons_job(0.0, 1)]
+    before = [j.model[0].weight.data.copy() for j in jobs]
+    here = [fit_job(j) for j in jobs]
+    there = run_many(fit_job, jobs, processes=2)
+    for (m_here, h_here), (m_there, h_there), job, w0 in zip(
+        here, there, jobs, before, strict=True
+    ):
+        np.testing.assert_array_equal(job.model[0].weight.data, w0)  # the job is not touched
+        assert m_here is not job.model and not np.array_equal(m_here[0].weight.data, w0)
+        for a, b in zip(m_here.parameters(), m_there.parameters(), strict=True):
+            np.testing.assert_array_equal(a.data, b.data)
+        assert h_here.train_loss == h_there.train_loss and h_here.test_acc == h_there.test_acc
+    assert here[0][1].epochs == 20 and here[0][1].test_acc[-1] > 0.7

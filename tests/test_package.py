@@ -5,6 +5,7 @@ Builds the wheel with pip (build isolation fetches setuptools from the package i
 fresh venv in a temporary folder and installs the wheel there; about 20 s with a warm pip cache.
 """
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -25,8 +26,13 @@ def run(*cmd: str | Path, cwd: Path = ROOT) -> str:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info"))
     out = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, ROOT)
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, source)
     (found,) = out.glob("nnscratch-*.whl")
     return found
 

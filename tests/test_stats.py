@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from nnscratch.stats import accuracy_se, mcnemar, paired_bootstrap
+from nnscratch.stats import accuracy_se, mcnemar, paired_bootstrap, paired_bootstrap_mean
 
 
 def pair(only_a: int, only_b: int, both: int = 50, neither: int = 10):
@@ -121,3 +121,53 @@ def test_bootstrap_rejects_bad_input():
         paired_bootstrap(ones, ones, level=1.5)
     with pytest.raises(ValueError, match="shape"):
         paired_bootstrap(np.ones((2, 2, 2)), np.ones((2, 2, 2)))
+
+
+def test_mean_bootstrap_of_real_values_matches_the_standard_error_on_one_seed():
+    # One seed, per-digit differences N(0.3, 1): the interval is 0.3 +- 1.96 / sqrt(n).
+    n = 4000
+    rng = np.random.default_rng(4)
+    b = rng.standard_normal(n)
+    a = b + 0.3 + rng.standard_normal(n)
+    ci = paired_bootstrap_mean(a, b, n_boot=4000, rng=np.random.default_rng(1))
+    assert ci.diff == pytest.approx(float(np.mean(a - b)))
+    half = 1.96 * np.std(a - b) / math.sqrt(n)
+    assert ci.high - ci.low == pytest.approx(2 * half, rel=0.08)
+    assert ci.sign == 1
+
+
+def test_mean_bootstrap_weights_select_the_digits_each_side_averages_over():
+    # A keeps the first half of the digits, B all of them: the statistic is each side's
+    # accuracy on the digits it keeps, computed by hand.
+    rng = np.random.default_rng(6)
+    correct = rng.random((3, 400)) < 0.8
+    kept_a = np.zeros((3, 400))
+    kept_a[:, :200] = 1
+    correct[:, :200] = True  # A keeps only digits that are right
+    ci = paired_bootstrap_mean(correct, correct, weights_a=kept_a, n_boot=500)
+    assert ci.diff == pytest.approx(1.0 - correct.mean())
+    assert ci.low > 0
+
+
+def test_mean_bootstrap_rejects_bad_input():
+    x = np.ones((2, 10))
+    with pytest.raises(ValueError, match="same"):
+        paired_bootstrap_mean(x, x[:, :5])
+    with pytest.raises(ValueError, match="finite"):
+        paired_bootstrap_mean(np.full((2, 10), np.nan), x)
+    with pytest.raises(ValueError, match="numbers"):
+        paired_bootstrap_mean(np.full((2, 10), "a"), x)
+    with pytest.raises(ValueError, match="weights_a"):
+        paired_bootstrap_mean(x, x, weights_a=-x)
+    with pytest.raises(ValueError, match="weights_b"):
+        paired_bootstrap_mean(x, x, weights_b=np.zeros((2, 10)))
+    with pytest.raises(ValueError, match="shape"):
+        paired_bootstrap_mean(x, x, weights_a=np.ones(10))
+    one = np.zeros(100)
+    one[0] = 1  # one weighted digit in 100: about a third of the replicates miss it
+    with pytest.raises(ValueError, match="too few"):
+        paired_bootstrap_mean(np.ones(100), np.ones(100), weights_a=one)
+    with pytest.raises(ValueError, match="n_boot"):
+        paired_bootstrap_mean(x, x, n_boot=10)
+    with pytest.raises(ValueError, match="level"):
+        paired_bootstrap_mean(x, x, level=0.0)

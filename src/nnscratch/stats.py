@@ -14,6 +14,10 @@ accuracies measured separately. Three tools, each for one question:
 - `paired_bootstrap(correct_a, correct_b)`: over several seeds, how large is the difference
   in accuracy, with a confidence interval? Resampling both the seeds and the digits (with
   replacement, keeping each digit's pair together) puts both sources of noise in the interval.
+- `paired_bootstrap_mean(values_a, values_b)`: the same for any per-digit number (a log-loss,
+  a confidence, "flagged as unusual"), and for a mean over some of the digits only (the
+  accuracy of the digits a network keeps, the share of its mistakes made with high confidence)
+  through per-digit weights.
 """
 
 from __future__ import annotations
@@ -125,25 +129,7 @@ def paired_bootstrap(
     a, b = _pair(correct_a, correct_b)
     if a.ndim not in (1, 2):
         raise ValueError(f"give (seeds, N) or (N,) arrays, got shape {a.shape}")
-    if not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
-        raise ValueError(f"n_boot must be an integer >= 100, got {n_boot!r}")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    rng = np.random.default_rng(0) if rng is None else rng
-    diff = np.atleast_2d(a.astype(np.int8) - b.astype(np.int8)).astype(np.float64)
-    seeds, n = diff.shape
-    replicates = np.empty(n_boot)
-    chunk = 1000
-    for start in range(0, n_boot, chunk):
-        m = min(chunk, n_boot - start)
-        # How often each seed and each digit is drawn in each replicate.
-        seed_counts = _counts(rng, m, seeds)
-        digit_counts = _counts(rng, m, n)
-        replicates[start : start + m] = np.sum((seed_counts @ diff) * digit_counts, axis=1)
-    replicates /= seeds * n
-    tail = (1.0 - level) / 2
-    low, high = np.quantile(replicates, [tail, 1.0 - tail])
-    return BootstrapCI(float(diff.mean()), float(low), float(high), level)
+    return paired_bootstrap_mean(a, b, n_boot, level, rng)
 
 
 def _counts(rng: np.random.Generator, replicates: int, size: int) -> np.ndarray:
@@ -151,3 +137,96 @@ def _counts(rng: np.random.Generator, replicates: int, size: int) -> np.ndarray:
     with replacement, independently per replicate."""
     draws = rng.integers(0, size, (replicates, size)) + size * np.arange(replicates)[:, None]
     return np.bincount(draws.ravel(), minlength=replicates * size).reshape(replicates, size)
+
+
+def _real(name: str, values) -> np.ndarray:
+    """A finite float64 array of per-digit values; rejects anything else."""
+    array = np.asarray(values)
+    if array.size == 0:
+        raise ValueError(f"{name} is empty")
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold numbers, one per seed and test digit")
+    array = array.astype(np.float64)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite (no NaN or infinity)")
+    return np.atleast_2d(array)
+
+
+def paired_bootstrap_mean(
+    values_a,
+    values_b,
+    n_boot: int = 10_000,
+    level: float = 0.95,
+    rng: np.random.Generator | None = None,
+    *,
+    weights_a=None,
+    weights_b=None,
+) -> BootstrapCI:
+    """Confidence interval of a difference of (weighted) per-digit means, A - B.
+
+    Args:
+        values_a, values_b: `(seeds, N)` numbers (or `(N,)` for one seed), one per seed and
+            test digit, e.g. each digit's log-loss under network A and network B. Row `s` of
+            both comes from the same seed and column `i` from the same digit.
+        weights_a, weights_b: optional `(seeds, N)` non-negative weights. Each side's
+            statistic is `sum(w * v) / sum(w)`, so 0/1 weights average over a subset of the
+            digits that may differ between A and B: `values` = correct and `weights` = kept
+            gives the accuracy on the digits each method keeps. None: every digit counts once.
+        n_boot: bootstrap replicates.
+        level: coverage of the interval, e.g. 0.95.
+        rng: generator for the resampling (a fixed default, so results repeat).
+
+    Each replicate draws `seeds` rows and `N` columns with replacement (the same draws for A
+    and B, which keeps the pairs together) and recomputes both statistics on the drawn cells;
+    the interval is the central `level` part of the differences. `paired_bootstrap` is this
+    function on 0/1 values without weights.
+
+    Raises:
+        ValueError: shapes differ, values or weights are not finite numbers, a weight is
+            negative, a side's weights sum to 0, or more than 1% of the replicates drew
+            only zero weights on one side (too few weighted digits for an interval).
+    """
+    a, b = _real("values_a", values_a), _real("values_b", values_b)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(
+            f"values_a and values_b must have the same (seeds, N) or (N,) shape, "
+            f"got {np.shape(values_a)} and {np.shape(values_b)}"
+        )
+    weights = []
+    for name, w in (("weights_a", weights_a), ("weights_b", weights_b)):
+        w = np.ones_like(a) if w is None else _real(name, w)
+        if w.shape != a.shape:
+            raise ValueError(f"{name} must have the shape of the values {a.shape}, got {w.shape}")
+        if (w < 0).any() or w.sum() == 0:
+            raise ValueError(f"{name} must be >= 0 with a positive sum")
+        weights.append(w)
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
+        raise ValueError(f"n_boot must be an integer >= 100, got {n_boot!r}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    rng = np.random.default_rng(0) if rng is None else rng
+    (w_a, w_b), (seeds, n) = weights, a.shape
+    # Numerators and denominators of both sides; a replicate weights cell (s, i) by how often
+    # seed s and digit i were drawn.
+    sums = np.stack([w_a * a, w_a, w_b * b, w_b])  # (4, seeds, N)
+    stats = np.empty((n_boot, 4))
+    # Replicates in chunks, to bound memory (4 * chunk * N floats).
+    chunk = max(10, min(1000, 4_000_000 // (4 * n)))
+    for start in range(0, n_boot, chunk):
+        m = min(chunk, n_boot - start)
+        seed_counts = _counts(rng, m, seeds)  # (m, seeds)
+        digit_counts = _counts(rng, m, n)  # (m, N)
+        drawn = np.einsum("ms,ksn->mkn", seed_counts, sums)
+        stats[start : start + m] = np.einsum("mkn,mn->mk", drawn, digit_counts)
+    empty = (stats[:, 1] == 0) | (stats[:, 3] == 0)
+    if empty.mean() > 0.01:
+        raise ValueError(
+            f"{empty.mean():.0%} of the replicates drew no digit with a positive weight on one "
+            "side: too few weighted digits for a bootstrap interval"
+        )
+    stats = stats[~empty]
+    replicates = stats[:, 0] / stats[:, 1] - stats[:, 2] / stats[:, 3]
+    diff = float(sums[0].sum() / sums[1].sum() - sums[2].sum() / sums[3].sum())
+    tail = (1.0 - level) / 2
+    low, high = np.quantile(replicates, [tail, 1.0 - tail])
+    return BootstrapCI(diff, float(low), float(high), level)

@@ -3,6 +3,7 @@ and FitJob for networks built in a notebook."""
 
 import math
 import os
+import uuid
 
 import numpy as np
 import pytest
@@ -28,17 +29,22 @@ def test_run_many_returns_results_in_config_order():
     assert run_many(slow_square, values, processes=2) == [square(v) for v in values]
 
 
-def worker_pid(_: object) -> int:
-    return os.getpid()
+# Drawn once per process: a spawned worker imports this module afresh and gets its own. A
+# process id alone could not tell a new worker from an old one (the OS reuses ids).
+PROCESS_TOKEN = uuid.uuid4().hex
+
+
+def worker_token(_: object) -> tuple[int, str]:
+    return os.getpid(), PROCESS_TOKEN
 
 
 def test_run_many_keeps_its_workers_between_calls():
-    first = set(run_many(worker_pid, range(8), processes=2))
-    second = set(run_many(worker_pid, range(8), processes=2))
-    assert os.getpid() not in first and len(first) <= 2
+    first = set(run_many(worker_token, range(8), processes=2))
+    second = set(run_many(worker_token, range(8), processes=2))
+    assert (os.getpid(), PROCESS_TOKEN) not in first and len(first) <= 2
     assert second <= first  # the same processes: no second start-up cost
     stop_workers()
-    assert not set(run_many(worker_pid, range(4), processes=2)) & first
+    assert not set(run_many(worker_token, range(4), processes=2)) & first
 
 
 def test_run_many_serial_path_and_empty_input():

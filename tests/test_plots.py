@@ -12,6 +12,7 @@ from nnscratch.plots import (
     masked_digits,
     network_diagram,
     new_figure,
+    signed_grid,
     unit_grid,
 )
 
@@ -149,3 +150,26 @@ def test_network_diagram_rejects_masks_that_do_not_fit():
         network_diagram(new_axes(), (2, 3, 1), [None, None])
     with pytest.raises(ValueError, match="do not match"):
         network_diagram(new_axes(), (2, 3, 1), [None, np.ones(4, bool), None])
+
+
+# --- signed_grid -----------------------------------------------------------------------------
+
+
+def test_signed_grid_scales_each_tile_to_its_own_peak(rng):
+    images = rng.standard_normal((5, 4, 3)) * np.array([1, 10, 100, 0.1, 1])[:, None, None]
+    images[4] = 0.0  # an all-zero tile stays zero, not NaN
+    canvas = signed_grid(new_axes(), images, ncols=3, gap=1)
+    assert canvas.shape == (2 * 4 + 1, 3 * 3 + 2)
+    for i in range(5):
+        r, c = divmod(i, 3)
+        tile = canvas[r * 5 : r * 5 + 4, c * 4 : c * 4 + 3]
+        peak = np.abs(images[i]).max()
+        expected = images[i] / peak if peak else images[i]
+        np.testing.assert_allclose(tile, expected)
+    assert np.isnan(canvas[4]).all() and np.isnan(canvas[:, 3]).all()  # the gaps
+    assert np.isnan(canvas[5:, 8:]).all()  # the missing sixth tile
+
+
+def test_signed_grid_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"\(n, h, w\)"):
+        signed_grid(new_axes(), np.zeros((4, 4)))

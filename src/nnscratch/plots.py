@@ -300,3 +300,33 @@ def network_diagram(
     ax.set_ylim(-top - (1.2 if labels is not None else 0.4), top)
     ax.set_axis_off()
     return NetworkArtists(units, kept_edges, dropped_edges)
+
+
+# --- Signed images: what a unit's weights look for ------------------------------------------
+
+# Diverging map for weights: blue negative, white zero, red positive.
+SIGNED_CMAP = "RdBu_r"
+
+
+def signed_grid(
+    ax: Axes, images: np.ndarray, ncols: int = 8, gap: int = 2, cmap: str = SIGNED_CMAP
+) -> np.ndarray:
+    """Draw signed images `(n, h, w)`, e.g. a layer's weights, as tiles on one canvas.
+
+    Each tile is divided by its own largest absolute value, so every tile uses the whole
+    colour range (white is 0, the ends are -1 and +1): the pattern of a tile is visible
+    whatever its size, and tiles cannot be compared by strength. Gaps are blank.
+
+    Returns:
+        The canvas that was drawn, `(rows, cols)` floats in [-1, 1], NaN in the gaps.
+    """
+    images = np.asarray(images, dtype=float)
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"need images (n, h, w) with n >= 1, got shape {images.shape}")
+    peak = np.abs(images).max(axis=(1, 2), keepdims=True)
+    scaled = images / np.where(peak > 0, peak, 1.0)
+    canvas = _tile(scaled, ncols, gap, fill=np.nan)
+    colormap = mpl.colormaps[cmap].with_extremes(bad="white")
+    ax.imshow(canvas, cmap=colormap, vmin=-1.0, vmax=1.0)
+    ax.set_axis_off()
+    return canvas

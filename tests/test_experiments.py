@@ -8,6 +8,7 @@ from nnscratch.experiments import (
     build_mlp,
     digits,
     first_per_class,
+    initial_model,
     pooled,
     train_mlp,
     train_runs,
@@ -164,3 +165,13 @@ def test_mse_unscaled_uniform_and_unshuffled_runs():
     config = MLPConfig(loss="mse", dropout="unscaled", init="uniform", p=0.2, shuffle=False, **TINY)
     result = train_mlp(config)
     assert np.isfinite(result.train_loss).all() and np.isfinite(result.test_loss).all()
+
+
+def test_initial_model_is_where_the_runner_starts():
+    # A learning rate of 1e-12 leaves the weights where they started (to float32 rounding).
+    config = MLPConfig(p=0.5, **dict(TINY, lr=1e-12, epochs=1))
+    start = [p.data for p in initial_model(config).parameters()]
+    for trained, initial in zip(train_mlp(config).weights, start, strict=True):
+        np.testing.assert_allclose(trained, initial, atol=1e-6)
+    other = initial_model(MLPConfig(p=0.5, **dict(TINY, seed=1)))
+    assert not np.array_equal(other.parameters()[0].data, start[0])

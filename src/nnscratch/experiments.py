@@ -40,9 +40,11 @@ __all__ = [
     "build_mlp",
     "digits",
     "first_per_class",
+    "initial_model",
     "fit_job",
     "input_size",
     "pooled",
+    "run_generators",
     "run_many",
     "stop_workers",
     "train_mlp",
@@ -179,6 +181,22 @@ def build_mlp(
                 w[...] = rng.random(w.shape) / layer.in_features
                 b[...] = rng.random(b.shape)
     return Sequential(layers)
+
+
+def run_generators(
+    seed: int,
+) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """The three independent generators a run with this seed draws from, in this order:
+    initial weights, mini-batch order, dropout masks."""
+    init_ss, order_ss, mask_ss = np.random.SeedSequence(seed).spawn(3)
+    return tuple(np.random.default_rng(s) for s in (init_ss, order_ss, mask_ss))
+
+
+def initial_model(config: MLPConfig, dtype=np.float32) -> Sequential:
+    """The network a run of `config` starts from, before its first step (its dropout layers
+    draw from the run's mask generator, as in training)."""
+    init_rng, _, mask_rng = run_generators(config.seed)
+    return build_mlp(config, init_rng, mask_rng, dtype)
 
 
 def first_per_class(y: np.ndarray, n: int, num_classes: int = 10, last: bool = False) -> np.ndarray:
@@ -374,11 +392,10 @@ def _train_stack(configs: Sequence[MLPConfig], dtype=np.float32) -> list[RunResu
     data = digits(first.n_train, first.n_val, first.pool)
     members = []
     for config in configs:
-        init_ss, order_ss, mask_ss = np.random.SeedSequence(config.seed).spawn(3)
-        mask_rng = np.random.default_rng(mask_ss)
-        model = build_mlp(config, np.random.default_rng(init_ss), mask_rng, dtype)
-        order_rng = np.random.default_rng(order_ss) if config.shuffle else None
-        members.append(Member(model, order_rng, mask_rng, config.rates, config.dropout))
+        init_rng, order_rng, mask_rng = run_generators(config.seed)
+        model = build_mlp(config, init_rng, mask_rng, dtype)
+        order = order_rng if config.shuffle else None
+        members.append(Member(model, order, mask_rng, config.rates, config.dropout))
     stack = StackedMLP(members, first.lr, first.momentum, first.loss, dtype)
     X, y = data.X.astype(dtype, copy=False), data.y
     target = np.eye(10, dtype=dtype)[y] if first.loss == "mse" else y

@@ -10,7 +10,16 @@ import numpy as np
 from nnscratch import Tensor
 from nnscratch.gradcheck import grad_check
 from nnscratch.losses import CrossEntropyLoss, MSELoss
-from nnscratch.nn import Dropout, Flatten, Linear, ReLU
+from nnscratch.nn import (
+    BatchNorm1d,
+    DropConnect,
+    Dropout,
+    DropPath,
+    Flatten,
+    GaussianDropout,
+    Linear,
+    ReLU,
+)
 
 
 def main() -> None:
@@ -45,6 +54,37 @@ def main() -> None:
         "Linear-ReLU-Dropout-Linear + CE": (
             network,
             [x_net, l1.weight, l1.bias, l2.weight, l2.bias],
+        ),
+    }
+    # The dropout family and batch norm; a fresh generator per call repeats the same noise.
+    x_bn = Tensor(rng.standard_normal((6, 4)) * 3 + 1, requires_grad=True)
+    bn_train, bn_eval = BatchNorm1d(4, dtype=np.float64), BatchNorm1d(4, dtype=np.float64)
+    for bn in (bn_train, bn_eval):
+        bn.weight.data[:], bn.bias.data[:] = rng.standard_normal(4), rng.standard_normal(4)
+    bn_eval.running_mean[:], bn_eval.running_var[:] = rng.standard_normal(4), rng.random(4) + 0.5
+    bn_eval.eval()
+    dc = DropConnect(Linear(5, 3, rng=rng, dtype=np.float64), 0.4)
+    dc.linear.bias.data[:] = rng.standard_normal(3)
+
+    def seeded(layer, seed=3):
+        layer.rng = np.random.default_rng(seed)
+        return layer
+
+    gd, dp = GaussianDropout(0.4), DropPath(0.5)
+    checks |= {
+        "GaussianDropout (fixed noise)": (lambda: (seeded(gd)(h) * up_h).sum(), [h]),
+        "DropConnect (fixed masks)": (
+            lambda: (seeded(dc)(x) * up).sum(),
+            [x, dc.linear.weight, dc.linear.bias],
+        ),
+        "DropPath (fixed mask)": (lambda: (seeded(dp)(h) * up_h).sum(), [h]),
+        "BatchNorm1d (training)": (
+            lambda: (bn_train(x_bn) * up_h).sum(),
+            [x_bn, bn_train.weight, bn_train.bias],
+        ),
+        "BatchNorm1d (eval)": (
+            lambda: (bn_eval(x_bn) * up_h).sum(),
+            [x_bn, bn_eval.weight, bn_eval.bias],
         ),
     }
     for name, (loss, tensors) in checks.items():

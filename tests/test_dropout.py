@@ -1,12 +1,26 @@
-"""Dropout (the module): statistics against theory, modes, edge rates, errors, the variants."""
+"""Dropout (the module) and its family: statistics against theory, modes, edge rates, errors,
+gradient checks, the variants."""
 
+import math
 import warnings
 
 import numpy as np
 import pytest
 
 from nnscratch import Tensor
-from nnscratch.nn import Dropout, TestTimeScaledDropout, UnscaledDropout
+from nnscratch.gradcheck import grad_check
+from nnscratch.nn import (
+    DropConnect,
+    Dropout,
+    DropPath,
+    GaussianDropout,
+    Linear,
+    ReLU,
+    Residual,
+    Sequential,
+    TestTimeScaledDropout,
+    UnscaledDropout,
+)
 
 N = 1_000_000  # elements per statistical test: binomial std of a fraction is <= 5e-4
 
@@ -131,3 +145,168 @@ def test_variants_draw_the_same_mask_as_dropout_from_the_same_seed(rng):
         layer(x)
     for layer in layers[1:]:
         np.testing.assert_array_equal(layer.mask, layers[0].mask)
+
+
+# --- the family: Gaussian dropout, DropConnect, DropPath ---------------------------------
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_gaussian_dropout_matches_the_first_two_moments_of_dropout(p, rng):
+    out = GaussianDropout(p, rng=rng)(Tensor(np.ones(N))).data
+    var = p / (1 - p)
+    assert abs(out.mean() - 1.0) < 5 * np.sqrt(var / N)
+    # the sample variance of N normal draws has std var * sqrt(2 / N)
+    assert abs(out.var() - var) < 5 * var * np.sqrt(2 / N)
+    # ... and it is normal, not a mask: the share of negative multipliers is Phi(-1 / sigma)
+    negative = 0.5 * math.erfc(1 / np.sqrt(2 * var))
+    assert abs(np.mean(out < 0) - negative) < 5 * np.sqrt(negative * (1 - negative) / N)
+    assert len(np.unique(out)) > N // 2
+
+
+def test_gaussian_dropout_backward_eval_and_edge_rates(rng):
+    drop = GaussianDropout(0.5, rng=rng)
+    x = Tensor(rng.standard_normal((16, 8)), requires_grad=True)
+    out = drop(x)
+    g = rng.standard_normal((16, 8))
+    out.backward(g)
+    np.testing.assert_array_equal(out.data, x.data * drop.noise)
+    np.testing.assert_array_equal(x.grad, g * drop.noise)
+    assert drop.eval()(x) is x
+    zero = GaussianDropout(0.0, rng=rng)
+    assert zero(x) is x and np.all(zero.noise == 1)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        GaussianDropout(1.0)
+    for bad in (-0.1, 1.5, float("nan"), "0.5"):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            GaussianDropout(bad)
+    assert repr(GaussianDropout(0.3)) == "GaussianDropout(p=0.3)"
+    out32 = GaussianDropout(0.3, rng=rng)(Tensor(np.ones((4, 4), dtype=np.float32)))
+    assert out32.data.dtype == np.float32
+
+
+def test_gaussian_dropout_gradient_with_fixed_noise(rng):
+    x = Tensor(rng.standard_normal((6, 5)), requires_grad=True)
+    up = rng.standard_normal((6, 5))
+
+    def loss():  # a fresh layer with the same seed draws the same noise every call
+        return (GaussianDropout(0.4, rng=np.random.default_rng(3))(x) * up).sum()
+
+    assert grad_check(loss, [x]) < 1e-7
+
+
+def dropconnect_f64(rng, n_in=5, n_out=3, p=0.4):
+    linear = Linear(n_in, n_out, rng=rng, dtype=np.float64)
+    linear.bias.data[:] = rng.standard_normal(n_out)
+    return DropConnect(linear, p, rng=np.random.default_rng(11))
+
+
+def test_dropconnect_forward_is_a_masked_weight_matrix_per_example(rng):
+    layer = dropconnect_f64(rng)
+    x = Tensor(rng.standard_normal((4, 5)))
+    y = layer(x).data
+    W, b = layer.linear.weight.data, layer.linear.bias.data
+    assert layer.mask.shape == (4, 3, 5) and layer.bias_mask.shape == (4, 3)
+    for n in range(4):  # y_n = ((M_n * W) x_n + m_n * b) / (1 - p)
+        expected = ((layer.mask[n] * W) @ x.data[n] + layer.bias_mask[n] * b) / 0.6
+        np.testing.assert_allclose(y[n], expected, rtol=1e-12)
+    assert len({m.tobytes() for m in layer.mask}) == 4  # a new connectivity per example
+    layer.eval()
+    np.testing.assert_array_equal(layer(x).data, layer.linear(x).data)
+
+
+def test_dropconnect_mask_statistics_and_mean_output(rng):
+    layer = DropConnect(Linear(50, 20, rng=rng, dtype=np.float64), 0.3, rng=rng)
+    x = np.tile(rng.standard_normal(50), (2000, 1))  # one input, 2,000 independent masks
+    y = layer(Tensor(x)).data
+    kept = layer.mask.mean()
+    assert abs(kept - 0.7) < 5 * np.sqrt(0.21 / layer.mask.size)
+    # E[y] = W x + b: each output is a sum of 50 terms w_ij x_j m_ij / 0.7
+    W = layer.linear.weight.data
+    sd = np.sqrt((0.3 / 0.7) * (W**2 @ x[0] ** 2))
+    assert np.all(
+        np.abs(y.mean(axis=0) - layer.linear(Tensor(x[:1])).data[0]) < 5 * sd / np.sqrt(2000)
+    )
+
+
+def test_dropconnect_gradients_with_fixed_masks(rng):
+    layer = dropconnect_f64(rng)
+    x = Tensor(rng.standard_normal((4, 5)), requires_grad=True)
+    up = rng.standard_normal((4, 3))
+
+    def loss():
+        layer.rng = np.random.default_rng(11)  # the same masks on every call
+        return (layer(x) * up).sum()
+
+    tensors = [x, layer.linear.weight, layer.linear.bias]
+    assert grad_check(loss, tensors) < 1e-7
+    assert layer.parameters() == [layer.linear.weight, layer.linear.bias]
+
+
+def test_dropconnect_edge_rates_and_bad_input(rng):
+    x = Tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    zero = dropconnect_f64(rng, p=0.0)
+    np.testing.assert_array_equal(zero(x).data, zero.linear(x).data)
+    one = dropconnect_f64(rng, p=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = one(x)
+        out.backward(np.ones((3, 3)))
+    assert np.all(out.data == 0) and np.all(x.grad == 0)
+    assert np.all(one.linear.weight.grad == 0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        DropConnect(Linear(2, 2), p=1.2)
+    with pytest.raises(TypeError, match="Linear"):
+        DropConnect(ReLU(), p=0.5)
+    with pytest.raises(ValueError, match=r"\(batch, 5\).*\(3, 4\)"):
+        dropconnect_f64(rng)(Tensor(np.ones((3, 4))))
+    assert repr(DropConnect(Linear(3, 4), 0.5)) == (
+        "DropConnect(Linear(in_features=3, out_features=4), p=0.5)"
+    )
+
+
+def test_drop_path_drops_whole_examples_like_timm(rng):
+    drop = DropPath(0.25, rng=rng)
+    x = Tensor(rng.standard_normal((20_000, 3, 2)) + 5)  # (batch, ...) of any rank
+    out = drop(x).data
+    assert drop.mask.shape == (20_000,)
+    # timm: x * bernoulli(keep_prob) / keep_prob, one draw per example
+    scale = np.float64(1) / np.float64(0.75)
+    assert drop.scale == scale
+    np.testing.assert_array_equal(out[drop.mask], x.data[drop.mask] * scale)
+    assert np.all(out[~drop.mask] == 0)
+    assert abs(drop.mask.mean() - 0.75) < 5 * np.sqrt(0.75 * 0.25 / 20_000)
+    assert abs(out.mean() - x.data.mean()) < 5 * 5 * np.sqrt(0.25 / 0.75 / 20_000)
+
+
+def test_drop_path_gradient_eval_and_edges(rng):
+    x = Tensor(rng.standard_normal((6, 4)), requires_grad=True)
+    up = rng.standard_normal((6, 4))
+
+    def loss():
+        return (DropPath(0.5, rng=np.random.default_rng(2))(x) * up).sum()
+
+    assert grad_check(loss, [x]) < 1e-7
+    drop = DropPath(0.5, rng=rng)
+    assert drop.eval()(x) is x
+    zero = DropPath(0.0, rng=rng)
+    assert zero(x) is x and zero.mask.all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = DropPath(1.0, rng=rng)(x)
+    assert np.all(out.data == 0)
+    for bad in (-0.5, 2, float("nan"), None):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            DropPath(bad)
+    with pytest.raises(ValueError, match="batch"):
+        DropPath(0.5, rng=rng)(Tensor(np.float64(1.0)))
+    assert repr(DropPath(0.1)) == "DropPath(p=0.1)"
+
+
+def test_a_dropped_path_passes_the_residual_input_through(rng):
+    branch = Sequential([Linear(4, 4, rng=rng), ReLU(), DropPath(0.5, rng=rng)])
+    block = Residual(branch)
+    x = Tensor(rng.standard_normal((64, 4)).astype(np.float32))
+    out = block(x).data
+    drop = branch[2]
+    np.testing.assert_array_equal(out[~drop.mask], x.data[~drop.mask])
+    assert not np.allclose(out[drop.mask], x.data[drop.mask])

@@ -13,7 +13,7 @@ from nnscratch.experiments import (
     train_mlp,
     train_runs,
 )
-from nnscratch.nn import Dropout, Linear, UnscaledDropout
+from nnscratch.nn import Dropout, GaussianDropout, Linear, UnscaledDropout
 from nnscratch.train import evaluate
 
 # Small enough that a run takes a fraction of a second: 7x7 digits, 16 hidden units.
@@ -24,7 +24,11 @@ def test_config_validates_its_fields():
     with pytest.raises(ValueError, match="loss"):
         MLPConfig(loss="hinge")
     with pytest.raises(ValueError, match="dropout"):
-        MLPConfig(dropout="gaussian")
+        MLPConfig(dropout="bernoulli")
+    with pytest.raises(ValueError, match="max_norm"):
+        MLPConfig(max_norm=0.0)
+    with pytest.raises(ValueError, match="max_norm"):
+        MLPConfig(max_norm=float("inf"))
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\)"):
         MLPConfig(p=1.0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
@@ -86,6 +90,8 @@ def test_build_mlp_layers_and_shared_initial_weights():
         np.testing.assert_array_equal(a, b)
     unscaled = make(p=0.5, dropout="unscaled")
     assert isinstance(unscaled[2], UnscaledDropout)
+    gaussian = make(p=0.5, dropout="gaussian")
+    assert isinstance(gaussian[2], GaussianDropout) and gaussian[2].p == 0.5
     uniform = make(init="uniform")
     assert all((m.weight.data >= 0).all() for m in uniform if isinstance(m, Linear))
 

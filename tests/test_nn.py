@@ -6,7 +6,16 @@ import pytest
 from nnscratch import Tensor
 from nnscratch.gradcheck import grad_check
 from nnscratch.losses import CrossEntropyLoss
-from nnscratch.nn import Dropout, Flatten, Linear, Module, ReLU, Sequential
+from nnscratch.nn import (
+    BatchNorm1d,
+    Dropout,
+    Flatten,
+    Linear,
+    Module,
+    ReLU,
+    Residual,
+    Sequential,
+)
 
 
 def f64_linear(rng, n_in, n_out):
@@ -110,3 +119,95 @@ def test_reprs():
 def test_module_forward_must_be_overridden():
     with pytest.raises(NotImplementedError):
         Module()(Tensor(np.ones(1)))
+
+
+# --- BatchNorm1d and Residual -------------------------------------------------------------
+
+
+def test_batchnorm_training_normalises_with_the_biased_batch_variance(rng):
+    bn = BatchNorm1d(4, dtype=np.float64)
+    x = rng.standard_normal((32, 4)) * [1.0, 2.0, 5.0, 0.1] + [0.0, 3.0, -1.0, 10.0]
+    y = bn(Tensor(x)).data
+    np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-12)
+    var = x.var(axis=0)  # biased
+    np.testing.assert_allclose(y.var(axis=0), var / (var + 1e-5), rtol=1e-12)
+    bn.weight.data[:] = [1.0, 2.0, 3.0, 4.0]
+    bn.bias.data[:] = [0.5, 0.0, -0.5, 1.0]
+    y2 = bn(Tensor(x)).data
+    np.testing.assert_allclose(y2, y * bn.weight.data + bn.bias.data, rtol=1e-12)
+
+
+def test_batchnorm_running_statistics_follow_pytorch(rng):
+    # PyTorch: running <- (1 - momentum) running + momentum batch_stat, unbiased variance.
+    bn = BatchNorm1d(3, momentum=0.1, dtype=np.float64)
+    batches = [rng.standard_normal((8, 3)) * 2 + 1 for _ in range(3)]
+    mean, var = np.zeros(3), np.ones(3)
+    for x in batches:
+        bn(Tensor(x))
+        mean = 0.9 * mean + 0.1 * x.mean(axis=0)
+        var = 0.9 * var + 0.1 * x.var(axis=0, ddof=1)
+    np.testing.assert_allclose(bn.running_mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var, var, rtol=1e-12)
+    # eval mode normalises with them, and leaves them alone
+    bn.eval()
+    x = rng.standard_normal((5, 3))
+    y = bn(Tensor(x)).data
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-5), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var, var, rtol=1e-12)
+    assert bn(Tensor(x[:1])).shape == (1, 3)  # one example is fine in eval mode
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_gradients(training, rng):
+    bn = BatchNorm1d(3, dtype=np.float64)
+    bn.weight.data[:] = rng.standard_normal(3)
+    bn.bias.data[:] = rng.standard_normal(3)
+    bn.running_mean[:] = rng.standard_normal(3)
+    bn.running_var[:] = rng.random(3) + 0.5
+    bn.train(training)
+    x = Tensor(rng.standard_normal((6, 3)) * 3 + 1, requires_grad=True)
+    up = rng.standard_normal((6, 3))
+    assert grad_check(lambda: (bn(x) * up).sum(), [x, bn.weight, bn.bias]) < 1e-7
+
+
+def test_batchnorm_bad_input(rng):
+    bn = BatchNorm1d(3)
+    with pytest.raises(ValueError, match="more than 1 example"):
+        bn(Tensor(np.ones((1, 3))))
+    with pytest.raises(ValueError, match=r"\(batch, 3\).*\(4, 2\)"):
+        bn(Tensor(np.ones((4, 2))))
+    for kwargs, match in [
+        ({"num_features": 0}, "num_features"),
+        ({"num_features": 3, "eps": 0}, "eps"),
+        ({"num_features": 3, "momentum": 1.5}, "momentum"),
+        ({"num_features": 3, "momentum": -0.1}, r"\[0, 1\]"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            BatchNorm1d(**kwargs)
+    # a constant feature has variance 0: eps keeps the output finite (0), not NaN
+    out = bn(Tensor(np.ones((4, 3), dtype=np.float32))).data
+    assert np.all(out == 0)
+
+
+def test_batchnorm_parameters_repr_and_modes(rng):
+    bn = BatchNorm1d(5)
+    assert bn.parameters() == [bn.weight, bn.bias]  # the running statistics are buffers
+    assert repr(bn) == "BatchNorm1d(5, eps=1e-05, momentum=0.1)"
+    model = Sequential([Linear(3, 5, rng=rng), bn, ReLU()])
+    model.eval()
+    assert not bn.training
+
+
+def test_residual_adds_its_input_and_checks_shapes(rng):
+    lin = f64_linear(rng, 4, 4)
+    block = Residual(Sequential([lin, ReLU()]))
+    x = Tensor(rng.standard_normal((5, 4)), requires_grad=True)
+    np.testing.assert_allclose(block(x).data, x.data + np.maximum(lin(x).data, 0))
+    up = rng.standard_normal((5, 4))
+    assert grad_check(lambda: (block(x) * up).sum(), [x, lin.weight, lin.bias]) < 1e-7
+    assert block.parameters() == [lin.weight, lin.bias]
+    with pytest.raises(ValueError, match="shape"):
+        Residual(f64_linear(rng, 4, 3))(x)
+    with pytest.raises(TypeError, match="Module"):
+        Residual(np.tanh)
+    assert repr(block).startswith("Residual(\n  (branch): Sequential(")

@@ -1,10 +1,10 @@
-"""SGD: plain and momentum updates, skipping missing gradients, argument checks."""
+"""SGD: plain and momentum updates, skipping missing gradients, argument checks, max-norm."""
 
 import numpy as np
 import pytest
 
 from nnscratch import Tensor
-from nnscratch.optim import SGD
+from nnscratch.optim import SGD, max_norm_
 
 
 def test_plain_step():
@@ -53,3 +53,39 @@ def test_bad_arguments(kwargs, match):
 def test_empty_parameter_list():
     with pytest.raises(ValueError, match="empty"):
         SGD([], lr=0.1)
+
+
+def test_max_norm_projects_only_the_rows_outside_the_ball(rng):
+    w = rng.standard_normal((6, 10))
+    w[2] *= 0.01  # well inside
+    before = w.copy()
+    norms = np.linalg.norm(before, axis=1)
+    max_norm_(w, 1.5)
+    after = np.linalg.norm(w, axis=1)
+    outside = norms > 1.5
+    assert outside.any() and (~outside).any()
+    np.testing.assert_allclose(after[outside], 1.5, rtol=1e-12)
+    np.testing.assert_array_equal(w[~outside], before[~outside])  # untouched, bit for bit
+    np.testing.assert_allclose(
+        w[outside] / after[outside, None], before[outside] / norms[outside, None], rtol=1e-12
+    )
+    # axis=1 on a stack (K, in, out): the columns are the units' incoming weights
+    stack = np.stack([before.T, before.T])
+    max_norm_(stack, 1.5, axis=1)
+    np.testing.assert_allclose(stack[1].T, w, rtol=1e-12)
+    with pytest.raises(ValueError, match="max_norm"):
+        max_norm_(w, 0.0)
+
+
+def test_sgd_max_norm_constrains_weights_after_each_step_and_leaves_biases(rng):
+    w = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    b = Tensor(np.full(4, 10.0), requires_grad=True)
+    opt = SGD([w, b], lr=1.0, momentum=0.5, max_norm=0.5)
+    w.grad, b.grad = rng.standard_normal((4, 3)), np.zeros(4)
+    opt.step()
+    assert np.all(np.linalg.norm(w.data, axis=1) <= 0.5 * (1 + 1e-12))
+    assert np.all(b.data == 10.0)  # a 1-D parameter is not constrained
+    assert repr(opt) == "SGD(lr=1.0, momentum=0.5, max_norm=0.5)"
+    for bad in (0, -1.0, float("inf"), "3"):
+        with pytest.raises(ValueError, match="max_norm"):
+            SGD([w], lr=0.1, max_norm=bad)

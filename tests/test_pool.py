@@ -107,3 +107,11 @@ def test_fit_job_trains_a_copy_the_same_way_here_and_in_a_worker():
             np.testing.assert_array_equal(a.data, b.data)
         assert h_here.train_loss == h_there.train_loss and h_here.test_acc == h_there.test_acc
     assert here[0][1].epochs == 20 and here[0][1].test_acc[-1] > 0.7
+
+
+def test_fit_job_passes_max_norm_to_sgd():
+    job = moons_job(0.5, 0)
+    job.max_norm = 0.5
+    model, _ = fit_job(job)
+    norms = np.concatenate([np.linalg.norm(m.weight.data, axis=1) for m in model[::3]])
+    assert norms.max() <= 0.5 * (1 + 1e-6) and np.isclose(norms, 0.5, rtol=1e-5).any()

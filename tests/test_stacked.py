@@ -2,8 +2,9 @@
 
 Each config is trained twice in float64: by `StackedMLP` (inside a stack with other runs) and
 by `fit` on the package's own modules, with the same three generators. After a few epochs
-their weights agree to rounding, for every dropout variant, both losses, momentum and input
-dropout; so the fast runner is a faithful stand-in for the teaching code.
+their weights agree to rounding, for every dropout variant (Gaussian included), both losses,
+momentum, max-norm and input dropout; so the fast runner is a faithful stand-in for the
+teaching code.
 """
 
 import numpy as np
@@ -33,7 +34,7 @@ def library_run(config: MLPConfig) -> list[np.ndarray]:
     fit(
         model,
         loss_fn,
-        SGD(model.parameters(), lr=config.lr, momentum=config.momentum),
+        SGD(model.parameters(), lr=config.lr, momentum=config.momentum, max_norm=config.max_norm),
         (X, target),
         epochs=config.epochs,
         batch_size=config.batch_size,
@@ -50,18 +51,32 @@ CASES = [
     dict(p=0.4, dropout="unscaled", loss="mse", init="uniform", shuffle=False),
     dict(p=0.4, dropout="test_time"),
     dict(p=0.0),
+    dict(p=0.5, dropout="gaussian"),
+    dict(p=0.3, p_input=0.2, dropout="gaussian", momentum=0.9, max_norm=1.0),
+    dict(p=0.3, momentum=0.9, max_norm=1.0),
 ]
+STACKS = ([0, 3, 4, 5], [1], [2], [6, 7])  # cases that share training settings share a stack
 
 
 def test_stacked_runs_match_fit_on_the_package_modules_in_float64():
     # Cases that share training settings go in one stack, with different seeds and rates.
-    for stack in ([CASES[0], CASES[3], CASES[4]], [CASES[1]], [CASES[2]]):
-        configs = [MLPConfig(seed=10 + i, **TINY, **case) for i, case in enumerate(stack)]
+    assert sorted(i for stack in STACKS for i in stack) == list(range(len(CASES)))
+    for stack in STACKS:
+        configs = [MLPConfig(seed=10 + i, **TINY, **CASES[i]) for i in stack]
         results = _train_stack(configs, dtype=np.float64)
         for config, result in zip(configs, results, strict=True):
             want = library_run(config)
             for got, expected in zip(result.weights, want, strict=True):
                 np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_max_norm_binds_in_the_runner():
+    # He-initialised rows have norm about sqrt(2), so a radius of 1 is active from the start.
+    config = MLPConfig(seed=1, **TINY, **CASES[7])
+    (result,) = _train_stack([config], dtype=np.float64)
+    norms = np.concatenate([np.linalg.norm(w, axis=1) for w in result.weights[::2]])
+    assert norms.max() <= 1.0 + 1e-12
+    assert np.mean(np.isclose(norms, 1.0)) > 0.5
 
 
 def test_a_run_gives_the_same_numbers_alone_and_in_a_stack():

@@ -1,9 +1,15 @@
-"""The dropout layer as a module, and its two historical variants.
+"""The dropout layer as a module, its two historical variants, and its family.
 
 `Dropout` is a graph node over `functional.dropout_forward` / `dropout_backward`: the forward
 pass draws a keep mask and scales the survivors, the backward closure multiplies the incoming
 gradient by the same mask and scale. `nnscratch.nn` re-exports everything here, so
 `from nnscratch.nn import Dropout` works too.
+
+The relatives keep the same contract (noise in training mode only, mean preserved, the noise
+of the last forward pass inspectable, the backward pass reusing it) and change what is noisy:
+- `GaussianDropout`: every element multiplied by `N(1, p / (1 - p))` noise instead of a mask;
+- `DropConnect`: a linear layer whose *weights* are dropped, a new mask for every example;
+- `DropPath`: a whole example's input (a residual branch's output) dropped at once.
 """
 
 from __future__ import annotations
@@ -12,10 +18,18 @@ import numpy as np
 
 from . import functional as F
 from .functional import check_p
-from .nn import Module
+from .nn import Linear, Module
 from .tensor import Tensor
 
-__all__ = ["Dropout", "TestTimeScaledDropout", "UnscaledDropout", "check_p"]
+__all__ = [
+    "DropConnect",
+    "DropPath",
+    "Dropout",
+    "GaussianDropout",
+    "TestTimeScaledDropout",
+    "UnscaledDropout",
+    "check_p",
+]
 
 
 class Dropout(Module):
@@ -105,3 +119,161 @@ class TestTimeScaledDropout(Dropout):
         self.mask = F.keep_mask(x.data.shape, self.p, self.rng, x.data.dtype)
         self.scale = 1.0
         return self.apply_mask(x, self.mask, self.scale)
+
+
+class GaussianDropout(Module):
+    """Multiplicative Gaussian noise: `y = x * e`, `e ~ N(1, p / (1 - p))` per element, in training.
+
+    Args:
+        p: the dropout rate whose mean and variance the noise matches, in [0, 1) (Keras's
+            `GaussianDropout(rate)`); `p = 0` is the identity.
+        rng: generator for the noise (a fresh unseeded one if None); public as `rng`.
+
+    Inverted dropout multiplies each element by `m / (1 - p)` with `m ~ Bernoulli(1 - p)`: mean
+    1, variance `p / (1 - p)`. This layer draws its multiplier from the normal distribution with
+    those two moments instead (section 10 of Srivastava et al., 2014). Eval mode is the
+    identity, as for `Dropout`. After a training-mode forward pass `noise` holds the
+    multipliers; the backward pass multiplies the gradient by the same ones.
+    """
+
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.p = check_p(p)
+        self.std = F.gaussian_std(self.p)  # raises for p = 1
+        self.rng = np.random.default_rng() if rng is None else rng
+        self.noise: np.ndarray | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training:
+            return x
+        noise = F.gaussian_noise(x.data.shape, self.p, self.rng, x.data.dtype)
+        self.noise = noise
+        if self.p == 0.0:
+            return x
+
+        def backward(g: np.ndarray) -> None:
+            x.accumulate(g * noise)  # y = x e, so dL/dx = dL/dy e
+
+        return Tensor.from_op(x.data * noise, (x,), backward)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class DropConnect(Module):
+    """A linear layer whose weights, not its inputs, are dropped while training.
+
+    Args:
+        linear: the layer to wrap; its `weight` and `bias` stay its own parameters.
+        p: probability of zeroing each weight (and each bias), in [0, 1].
+        rng: generator for the masks (a fresh unseeded one if None); public as `rng`.
+
+    Shapes: x `(batch, in_features)` -> y `(batch, out_features)`.
+
+    In training mode every example `n` gets its own mask `M_n` of the weight's shape and its
+    own mask `m_n` over the biases, each entry kept with probability `1 - p` (Wan et al., 2013:
+    a different connectivity for every example seen), and the kept entries are scaled by
+    `1 / (1 - p)` as in inverted dropout:
+
+        y_n = ((M_n * W) x_n + m_n * b) / (1 - p)
+
+    Eval mode uses the plain layer, `y = x W^T + b` (the mean network; the paper's own
+    inference samples from a Gaussian fitted to each unit's input instead). After a training
+    forward pass, `mask` holds the weight masks `(batch, out_features, in_features)` and
+    `bias_mask` `(batch, out_features)` (True = kept). Unit dropout on this layer's inputs is
+    the special case where every column of `M_n` is all kept or all dropped.
+
+    One weight matrix per example makes a step cost `batch` matrix-vector products and
+    `batch * out * in` random numbers, instead of one matrix product.
+    """
+
+    def __init__(self, linear: Linear, p: float = 0.5, rng: np.random.Generator | None = None):
+        super().__init__()
+        if not isinstance(linear, Linear):
+            raise TypeError(f"DropConnect wraps a Linear layer, got {type(linear).__name__}")
+        self.linear = linear
+        self.p = check_p(p)
+        self.rng = np.random.default_rng() if rng is None else rng
+        self.mask: np.ndarray | None = None
+        self.bias_mask: np.ndarray | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return self.linear(x)
+        lin = self.linear
+        if x.data.ndim != 2 or x.data.shape[1] != lin.in_features:
+            raise ValueError(
+                f"DropConnect({lin.in_features}, {lin.out_features}) expects input of shape "
+                f"(batch, {lin.in_features}), got {x.data.shape}"
+            )
+        w, b = lin.weight, lin.bias
+        n = x.data.shape[0]
+        dtype = w.data.dtype
+        mask = F.keep_mask((n, *w.data.shape), self.p, self.rng, dtype)
+        bias_mask = F.keep_mask((n, lin.out_features), self.p, self.rng, dtype)
+        self.mask, self.bias_mask = mask, bias_mask
+        scale = F.inverted_scale(self.p, dtype)
+        w_n = F.apply_mask(np.broadcast_to(w.data, mask.shape), mask, scale)  # (n, out, in)
+        b_n = F.apply_mask(np.broadcast_to(b.data, bias_mask.shape), bias_mask, scale)
+        y = np.matmul(w_n, x.data[:, :, None])[:, :, 0] + b_n
+
+        def backward(g: np.ndarray) -> None:
+            # y_n = W_n x_n + b_n with W_n = M_n * W * s:  dL/dW = s sum_n M_n * (g_n x_n^T),
+            # dL/db = s sum_n m_n * g_n,  dL/dx_n = W_n^T g_n
+            outer = g[:, :, None] * x.data[:, None, :]
+            w.accumulate(F.apply_mask(outer, mask, scale).sum(axis=0))
+            b.accumulate(F.apply_mask(g, bias_mask, scale).sum(axis=0))
+            if x.requires_grad:
+                x.accumulate(np.matmul(g[:, None, :], w_n)[:, 0, :])
+
+        return Tensor.from_op(y, (x, w, b), backward)
+
+    def extra_repr(self) -> str:
+        return f"{self.linear!r}, p={self.p}"
+
+
+class DropPath(Module):
+    """Stochastic depth: drop a whole example's input with probability `p` while training.
+
+    Args:
+        p: probability of dropping an example's path, in [0, 1].
+        rng: generator for the masks (a fresh unseeded one if None); public as `rng`.
+
+    Shapes: x `(batch, ...)` -> the same shape. Placed at the end of a residual branch,
+    `x + DropPath(p)(f(x))` skips the branch `f` for a random subset of the examples, so each
+    example trains a network of random depth (Huang et al., 2016). One keep decision per
+    example (not per element), survivors scaled by `1 / (1 - p)`: the definition of `drop_path`
+    in timm (`scale_by_keep=True`). Eval mode is the identity. After a training forward pass,
+    `mask` holds the `(batch,)` keep decisions and `scale` the survivors' factor.
+    """
+
+    def __init__(self, p: float = 0.0, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.p = check_p(p)
+        self.rng = np.random.default_rng() if rng is None else rng
+        self.mask: np.ndarray | None = None
+        self.scale: float = 1.0
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training:
+            return x
+        if x.data.ndim == 0:
+            raise ValueError("DropPath needs a batch axis: input of shape (batch, ...)")
+        n = x.data.shape[0]
+        if self.p == 0.0:
+            self.mask, self.scale = np.ones(n, dtype=bool), 1.0
+            return x
+        dtype = x.data.dtype
+        mask = F.keep_mask((n,), self.p, self.rng, dtype)
+        scale = F.inverted_scale(self.p, dtype)
+        self.mask, self.scale = mask, float(scale)
+        # one multiplier per example, broadcast over its features: 0 or 1 / (1 - p)
+        per_example = (mask * scale).astype(dtype).reshape((n,) + (1,) * (x.data.ndim - 1))
+
+        def backward(g: np.ndarray) -> None:
+            x.accumulate(g * per_example)
+
+        return Tensor.from_op(x.data * per_example, (x,), backward)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

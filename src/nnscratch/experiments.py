@@ -25,7 +25,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from .data import load_tinymnist, to_float
-from .dropout import Dropout, TestTimeScaledDropout, UnscaledDropout
+from .dropout import Dropout, GaussianDropout, TestTimeScaledDropout, UnscaledDropout
 from .functional import check_p
 from .nn import Linear, Module, ReLU, Sequential
 from .pool import SINGLE_THREAD_ENV, FitJob, fit_job, run_many, stop_workers
@@ -55,6 +55,7 @@ DROPOUT_VARIANTS = {
     "inverted": Dropout,
     "unscaled": UnscaledDropout,
     "test_time": TestTimeScaledDropout,
+    "gaussian": GaussianDropout,
 }
 
 
@@ -79,12 +80,15 @@ class MLPConfig:
             (initial weights, batch order, dropout masks): configs that differ only in their
             rates or dropout variant start from the same weights and see the same batches.
         loss: `"cross_entropy"` on labels, or `"mse"` on one-hot targets.
-        dropout: `"inverted"` (the package's `Dropout`), `"unscaled"` or `"test_time"`.
+        dropout: `"inverted"` (the package's `Dropout`), `"unscaled"`, `"test_time"`, or
+            `"gaussian"` (`GaussianDropout`: `N(1, p / (1 - p))` multipliers instead of masks).
         init: `"he"` (the package's `Linear`), or `"uniform"`: weights `U(0, 1) / in_features`
             and biases `U(0, 1)`, the all-positive start of one of the source tutorials.
         shuffle: reshuffle the training digits every epoch; False keeps the stored order.
         eval_every: measure accuracies (eval mode) after every `eval_every` epochs and after
             the last one; 0 means after the last one only.
+        max_norm: None, or the radius of SGD's max-norm constraint on every unit's incoming
+            weights (`optim.SGD(max_norm=...)`, applied after each step).
     """
 
     hidden: tuple[int, ...] = (256, 256)
@@ -99,10 +103,11 @@ class MLPConfig:
     momentum: float = 0.0
     seed: int = 0
     loss: Literal["cross_entropy", "mse"] = "cross_entropy"
-    dropout: Literal["inverted", "unscaled", "test_time"] = "inverted"
+    dropout: Literal["inverted", "unscaled", "test_time", "gaussian"] = "inverted"
     init: Literal["he", "uniform"] = "he"
     shuffle: bool = True
     eval_every: int = 1
+    max_norm: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("p", "p_input"):
@@ -136,6 +141,10 @@ class MLPConfig:
             raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if self.max_norm is not None and not (self.max_norm > 0 and math.isfinite(self.max_norm)):
+            raise ValueError(
+                f"max_norm must be None or a positive finite number, got {self.max_norm!r}"
+            )
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError(f"hidden must list at least one positive width, got {self.hidden}")
         # Accept a list for `hidden` but store a tuple, so configs stay hashable.
@@ -396,7 +405,7 @@ def _train_stack(configs: Sequence[MLPConfig], dtype=np.float32) -> list[RunResu
         model = build_mlp(config, init_rng, mask_rng, dtype)
         order = order_rng if config.shuffle else None
         members.append(Member(model, order, mask_rng, config.rates, config.dropout))
-    stack = StackedMLP(members, first.lr, first.momentum, first.loss, dtype)
+    stack = StackedMLP(members, first.lr, first.momentum, first.loss, dtype, first.max_norm)
     X, y = data.X.astype(dtype, copy=False), data.y
     target = np.eye(10, dtype=dtype)[y] if first.loss == "mse" else y
     n, k = len(X), len(configs)

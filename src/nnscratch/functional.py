@@ -11,10 +11,14 @@ probability `1 - p`: a uniform number `u` in [0, 1), drawn in the input's float 
 compared with `1 - p` (`keep = u < 1 - p`). Survivors are multiplied by `1 / (1 - p)`, that
 reciprocal computed in the input's float type (inverted dropout), so `E[out] = x`. Evaluation
 mode, `p = 0` and an empty input return `x` itself; `p = 1` returns zeros and zero gradient.
+
+`gaussian_noise` draws the multipliers of Gaussian dropout, the relative that replaces the
+Bernoulli mask by continuous noise with the same mean and variance.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +70,47 @@ def inverted_scale(p: float, dtype=np.float32) -> np.floating:
     ftype = _float_type(dtype)
     p = check_p(p)
     return ftype(0.0) if p == 1.0 else ftype(1.0) / ftype(1.0 - p)
+
+
+def gaussian_std(p: float) -> float:
+    """`sqrt(p / (1 - p))`: the standard deviation of inverted dropout's multiplier.
+
+    A kept-or-dropped multiplier `m / (1 - p)`, `m ~ Bernoulli(1 - p)`, has mean 1 and variance
+    `(1 - p) / (1 - p)**2 - 1 = p / (1 - p)`; Gaussian dropout draws `N(1, p / (1 - p))` to match
+    both. Needs `p` in [0, 1): at `p = 1` the variance is infinite.
+    """
+    p = check_p(p)
+    if p == 1.0:
+        raise ValueError(
+            "Gaussian dropout needs p in [0, 1): its variance p / (1 - p) is infinite at 1"
+        )
+    return math.sqrt(p / (1.0 - p))
+
+
+def gaussian_noise(
+    shape: tuple[int, ...], p: float, rng: np.random.Generator, dtype=np.float32
+) -> np.ndarray:
+    """Multipliers `1 + sigma z`, `z ~ N(0, 1)`, `sigma = gaussian_std(p)`, one per element.
+
+    Args:
+        shape: the shape of the input the noise multiplies.
+        p: the dropout rate whose first two moments the noise matches, in [0, 1).
+        rng: the generator the normal numbers come from.
+        dtype: the input's dtype; the normals are drawn in it (float32 or float64).
+
+    `p = 0` gives ones without drawing. Unlike a mask, a multiplier can be negative (with
+    probability `Phi(-1 / sigma)`, 2.3% at p = 0.5).
+    """
+    sigma = gaussian_std(p)
+    ftype = _float_type(dtype)
+    if ftype not in (np.float32, np.float64):
+        ftype = np.float32
+    if sigma == 0.0:
+        return np.ones(shape, dtype=ftype)
+    noise = rng.standard_normal(shape, dtype=ftype)
+    noise *= ftype(sigma)
+    noise += ftype(1.0)
+    return noise
 
 
 def apply_mask(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:

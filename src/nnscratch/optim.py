@@ -1,4 +1,4 @@
-"""Stochastic gradient descent, optionally with momentum."""
+"""Stochastic gradient descent, optionally with momentum and a max-norm constraint."""
 
 from __future__ import annotations
 
@@ -17,9 +17,19 @@ class SGD:
         lr: learning rate, > 0.
         momentum: in [0, 1). With momentum `mu`, `v <- mu v + grad` and `w <- w - lr v`
             (PyTorch's form); with 0 this is plain `w <- w - lr grad`.
+        max_norm: if given (> 0), after every step each row of every 2-D parameter is
+            projected back into the ball of radius `max_norm` (`max_norm_`): for a `Linear`
+            weight `(out, in)` that bounds the norm of each unit's incoming weights, the
+            max-norm constraint of Srivastava et al. (2014, section 5.1). Biases are free.
     """
 
-    def __init__(self, parameters: Iterable[Tensor], lr: float, momentum: float = 0.0) -> None:
+    def __init__(
+        self,
+        parameters: Iterable[Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        max_norm: float | None = None,
+    ) -> None:
         self.parameters = list(parameters)
         if not self.parameters:
             raise ValueError("SGD got an empty parameter list")
@@ -27,8 +37,13 @@ class SGD:
             raise ValueError(f"lr must be a positive finite number, got {lr!r}")
         if not (isinstance(momentum, (int, float)) and 0.0 <= momentum < 1.0):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        if max_norm is not None and not (
+            isinstance(max_norm, (int, float)) and max_norm > 0 and np.isfinite(max_norm)
+        ):
+            raise ValueError(f"max_norm must be None or a positive finite number, got {max_norm!r}")
         self.lr = float(lr)
         self.momentum = float(momentum)
+        self.max_norm = None if max_norm is None else float(max_norm)
         self._velocity: list[np.ndarray | None] = [None] * len(self.parameters)
 
     def step(self) -> None:
@@ -46,6 +61,8 @@ class SGD:
                     v += update
                 update = v
             _subtract_scaled(p.data, self.lr, update)
+            if self.max_norm is not None and p.data.ndim == 2:
+                max_norm_(p.data, self.max_norm)
 
     def zero_grad(self) -> None:
         """Forget the gradients of the last backward pass."""
@@ -53,7 +70,29 @@ class SGD:
             p.grad = None
 
     def __repr__(self) -> str:
-        return f"SGD(lr={self.lr}, momentum={self.momentum})"
+        extra = "" if self.max_norm is None else f", max_norm={self.max_norm}"
+        return f"SGD(lr={self.lr}, momentum={self.momentum}{extra})"
+
+
+def max_norm_(weight: np.ndarray, max_norm: float, axis: int = -1) -> np.ndarray:
+    """Project each row of `weight` into the ball of radius `max_norm`, in place.
+
+    Args:
+        weight: e.g. a `Linear` weight `(out, in)`: row `j` holds unit `j`'s incoming weights.
+        max_norm: the largest allowed L2 norm of a row, > 0.
+        axis: the axis the norm is taken over (`-1`, the last: rows; `1` for a stack
+            `(K, in, out)` of transposed weights).
+
+    Returns:
+        `weight`, with every row whose norm exceeds `max_norm` rescaled to norm `max_norm`
+        (`w <- w * c / ||w||`) and the other rows untouched (multiplied by exactly 1).
+    """
+    if not (max_norm > 0 and np.isfinite(max_norm)):
+        raise ValueError(f"max_norm must be a positive finite number, got {max_norm!r}")
+    norms = np.sqrt(np.sum(weight * weight, axis=axis, keepdims=True))
+    # c / max(norm, c) is 1 inside the ball and c / norm outside; never a division by 0
+    weight *= (max_norm / np.maximum(norms, max_norm)).astype(weight.dtype, copy=False)
+    return weight
 
 
 # NumPy has no fused "w -= lr * g": `lr * g` is a temporary array. For a large weight matrix

@@ -56,7 +56,7 @@ class FitJob:
         model: the network, untrained or partly trained.
         loss_fn: e.g. `CrossEntropyLoss()`.
         train: `(X, y)` training data.
-        lr, momentum: settings of the `SGD` optimizer created in the worker.
+        lr, momentum, max_norm: settings of the `SGD` optimizer created in the worker.
         test: optional `(X, y)` evaluated after each epoch.
         epochs, batch_size, eval_train: as in `fit`.
         rng: shuffles the mini-batches; None keeps the stored order. The model's dropout
@@ -77,6 +77,7 @@ class FitJob:
     batch_size: int = 64
     eval_train: bool = True
     rng: np.random.Generator | None = field(default=None, repr=False)
+    max_norm: float | None = None
 
 
 def fit_job(job: FitJob) -> tuple[Module, History]:
@@ -85,7 +86,7 @@ def fit_job(job: FitJob) -> tuple[Module, History]:
     if multiprocessing.parent_process() is None:
         # In this process: work on copies, so the result does not depend on where it ran.
         job = pickle.loads(pickle.dumps(job))
-    optimizer = SGD(job.model.parameters(), lr=job.lr, momentum=job.momentum)
+    optimizer = SGD(job.model.parameters(), lr=job.lr, momentum=job.momentum, max_norm=job.max_norm)
     history = fit(
         job.model,
         job.loss_fn,

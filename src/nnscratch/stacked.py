@@ -14,7 +14,9 @@ both ways and compares the weights), written out by hand for a fixed architectur
     backward  dz_L = dloss/dz_L,  dW_l = h_{l-1}^T dz_l,  db_l = sum_batch dz_l,
               dh_{l-1} = dz_l W_l^T,  then through d_{l-1} (same mask and scale) and relu'
 
-where `d_l` multiplies by the layer's keep mask and its training scale. Each run keeps its own
+where `d_l` multiplies by the layer's keep mask and its training scale (or, for Gaussian dropout,
+by the layer's Gaussian multipliers), and SGD's optional max-norm constraint projects each unit's
+incoming weights after every step. Each run keeps its own
 three generators (initial weights, batch order, masks), drawn in the same order as the
 package's modules draw them, so a run's numbers do not depend on which other runs share its
 stack.
@@ -27,14 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .functional import inverted_scale, keep_mask
+from .functional import gaussian_noise, inverted_scale, keep_mask
 from .nn import Linear, Sequential
+from .optim import max_norm_
 
 # How each dropout variant scales a layer: (training scale of survivors, eval-mode scale).
 VARIANT_SCALES = {
     "inverted": lambda p, t: (inverted_scale(p, t), t(1.0)),
     "unscaled": lambda p, t: (t(1.0), t(1.0)),
     "test_time": lambda p, t: (t(1.0), t(1.0 - p)),
+    "gaussian": lambda p, t: (t(1.0), t(1.0)),  # the noise itself has mean 1
 }
 
 
@@ -60,6 +64,8 @@ class StackedMLP:
         momentum: SGD momentum (PyTorch's form, as `nnscratch.optim.SGD`), shared.
         loss: "cross_entropy" on labels or "mse" on one-hot targets, shared.
         dtype: float type of the weights and activations.
+        max_norm: if given, after each step every unit's incoming weights are projected into
+            the ball of that radius (as `optim.SGD(max_norm=...)`), shared.
     """
 
     def __init__(
@@ -69,6 +75,7 @@ class StackedMLP:
         momentum: float = 0.0,
         loss: str = "cross_entropy",
         dtype=np.float32,
+        max_norm: float | None = None,
     ) -> None:
         if not members:
             raise ValueError("StackedMLP needs at least one member")
@@ -77,6 +84,7 @@ class StackedMLP:
         self.members = list(members)
         self.dtype = np.dtype(dtype).type
         self.lr, self.momentum, self.loss = float(lr), float(momentum), loss
+        self.max_norm = None if max_norm is None else float(max_norm)
         linears = [[m for m in member.model.layers if isinstance(m, Linear)] for member in members]
         shapes = {tuple((layer.in_features, layer.out_features) for layer in ls) for ls in linears}
         if len(shapes) != 1:
@@ -113,13 +121,16 @@ class StackedMLP:
 
     def _masks(self, layer: int, shape: tuple[int, int]) -> np.ndarray | None:
         """Keep masks `(K, *shape)` for one layer, each drawn from its member's generator in
-        the order the package's `Dropout` draws them; None if no member drops here."""
+        the order the package's `Dropout` draws them (Gaussian multipliers for a member with
+        Gaussian dropout, as `GaussianDropout` draws them); None if no member drops here."""
         rates = self.rates[:, layer]
         if not rates.any():
             return None
         return np.stack(
             [
-                keep_mask(shape, p, m.mask_rng, self.dtype)
+                gaussian_noise(shape, p, m.mask_rng, self.dtype)
+                if m.variant == "gaussian"
+                else keep_mask(shape, p, m.mask_rng, self.dtype)
                 for p, m in zip(rates, self.members, strict=True)
             ]
         )
@@ -139,7 +150,8 @@ class StackedMLP:
         h = X
         for i, (W, b) in enumerate(zip(self.W, self.b, strict=True)):
             mask = self._masks(i, h.shape[1:])
-            if mask is not None:  # h * scale, then * mask: the package's apply_mask
+            if mask is not None:  # h * scale, then * mask: the package's apply_mask (Gaussian:
+                # scale 1, then * noise: GaussianDropout's x * noise, bit for bit)
                 h = h * self.train_scale[i]
                 h *= mask
             masks.append(mask)
@@ -189,11 +201,14 @@ class StackedMLP:
             for w, g in zip(params, grads, strict=True):
                 g *= self.dtype(self.lr)
                 w -= g
-            return
-        for w, v, g in zip(params, self.velocity, grads, strict=True):
-            v *= self.dtype(self.momentum)  # v <- mu v + g, then w <- w - lr v
-            v += g
-            w -= self.dtype(self.lr) * v
+        else:
+            for w, v, g in zip(params, self.velocity, grads, strict=True):
+                v *= self.dtype(self.momentum)  # v <- mu v + g, then w <- w - lr v
+                v += g
+                w -= self.dtype(self.lr) * v
+        if self.max_norm is not None:
+            for W in self.W:  # (K, in, out): unit j's incoming weights are W[k, :, j]
+                max_norm_(W, self.max_norm, axis=1)
 
     def logits(self, X: np.ndarray, chunk: int = 1000) -> np.ndarray:
         """Eval-mode outputs of every member on the same inputs `(N, in)`: `(K, N, C)`."""

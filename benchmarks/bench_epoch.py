@@ -5,7 +5,7 @@ repeats alternate so that load from other processes hits both alike) and once, i
 separate process, for PyTorch (its thread pool and NumPy's would fight if they shared one).
 Prints one JSON object on stdout.
 
-    python benchmarks/bench_epoch.py --impl nnscratch numpy --batch-sizes 2 64 256
+    python benchmarks/bench_epoch.py --impl nnscratch numpy numpy_grads --batch-sizes 2 64 256
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     With fewer than `FEW_ROWS` rows it computes one vector-matrix product per row
     (`np.vecmat`): the same numbers up to rounding, but OpenBLAS's matrix-matrix kernel is
     2-3x slower at those sizes (a batch of 2 through a 784-256 layer: 41 us, row by row
-    15 us), and the book trains at batch 2 in chapter 5.
+    15 us), and chapter 5 reproduces a tutorial that trains at batch 2.
     """
     return np.vecmat(a, b) if len(a) < FEW_ROWS else a @ b
 

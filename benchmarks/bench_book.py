@@ -148,6 +148,13 @@ def run_build(out: Path, toc: Path, rebuild_all: bool) -> dict:
     lines = ANSI.sub("", log).splitlines()
     # Sphinx's own "path: WARNING: message" lines (not the kernels' stderr chatter).
     problems = [line for line in lines if re.search(r"\b(WARNING|ERROR|CRITICAL): ", line)]
+    if proc.returncode != 0 and not problems:  # e.g. "Extension error (...)": say why
+        problems = [
+            line.strip()
+            for line in lines
+            if re.search(r"[Ee]rror\b(?![=_])|exception", line) and "Config(" not in line
+        ]
+        problems = [line for line in problems if not line.startswith(("File ", "raise "))][:3]
     return {
         "seconds": seconds,
         "returncode": proc.returncode,
@@ -277,6 +284,8 @@ def main() -> None:
                 result["execution"][name] = {**entry, "error": None, "by": "build"}
             else:  # the build recorded no time (timeout, dead kernel, stopped): time it alone
                 result["execution"][name] = {**execute_chapter(path), "by": "nbclient"}
+        if any(e["by"] == "nbclient" for e in result["execution"].values()):
+            result["method"] += "; chapters it kept no time for executed alone with nbclient"
         if result["clean_build"]["returncode"] == 0:
             result["cached_rebuild"] = run_build(out, toc, rebuild_all=True)
         html_dir = out / "_build" / "html"

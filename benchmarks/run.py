@@ -325,8 +325,15 @@ def book_verdicts(book: dict, r: dict) -> list[dict]:
 
 
 def book_notes(book: dict) -> list[str]:
-    """Chapters that executed with failing cells: not a timing miss, but worth saying."""
+    """A failed build, and chapters that ran with failing cells: not timing misses."""
     notes = []
+    build = book.get("clean_build")
+    if build and build["returncode"] != 0:
+        why = "; ".join(build["problems"][:2]) or "see its log"
+        notes.append(
+            f"NOTE  the clean build failed (exit {build['returncode']}): {why}; chapters the "
+            "build did not time were executed one by one with nbclient"
+        )
     for name, e in book["execution"].items():
         failed = e.get("cells_failed") or []
         if failed:
@@ -339,9 +346,9 @@ def book_table(book: dict, r: dict) -> str:
     lines = [f"**The book** ({book['method']}; one run; wall-clock seconds).", ""]
     pages = book.get("pages", {})
     lines += [
-        "| chapter | executes in (s) | failing cells | page weight (KB) "
+        "| chapter | executes in (s) | timed by | failing cells | page weight (KB) "
         "| of which widget state (KB) | widgets |",
-        "|---|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---:|---:|---:|---:|",
     ]
     for name, e in book["execution"].items():
         secs = f"{e['seconds']:.1f}" if e["seconds"] is not None else "no time"
@@ -352,9 +359,10 @@ def book_table(book: dict, r: dict) -> str:
         else:
             cells = "- | - | -"
         failed = len(e.get("cells_failed") or [])
-        lines.append(f"| {Path(name).stem} | {secs} | {failed} | {cells} |")
+        by = {"build": "the build's cache", "cache": "cache", "nbclient": "nbclient"}[e["by"]]
+        lines.append(f"| {Path(name).stem} | {secs} | {by} | {failed} | {cells} |")
     total = book_total(book)
-    lines.append(f"| **all chapters** | {total:.1f} | | | | |")
+    lines.append(f"| **all chapters** | {total:.1f} | | | | | |")
     builds = [(k, label) for k, label in BUILDS if k in book]
     if builds:
         lines += ["", "| whole book | seconds | notebooks executed | Sphinx warnings | exit |"]
@@ -455,7 +463,10 @@ def verdict_lines(r: dict) -> list[str]:
     lines = []
     for v in r["verdicts"]:
         value = v["value"]
-        shown = f"{value:.2e}" if abs(value) < 0.01 and value else f"{value:.2f}"
+        if abs(value) < 0.01 and value:
+            shown = f"{value:.2e}"
+        else:
+            shown = f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
         lines.append(f"{'PASS' if v['ok'] else 'MISS'}  {v['name']}: {shown} ({v['limit']})")
     for section in SECTIONS:
         if section.key in r["sections"]:

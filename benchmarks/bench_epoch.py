@@ -5,7 +5,7 @@ repeats alternate so that load from other processes hits both alike) and once, i
 separate process, for PyTorch (its thread pool and NumPy's would fight if they shared one).
 Prints one JSON object on stdout.
 
-    python benchmarks/bench_epoch.py --impl nnscratch numpy --batch-sizes 2 64 256
+    python benchmarks/bench_epoch.py --impl nnscratch numpy numpy_grads --batch-sizes 2 64 256
 """
 
 from __future__ import annotations
@@ -49,11 +49,18 @@ def time_epochs(impls: list[str], batch_sizes: list[int], repeats: int) -> dict:
 
 
 def check_losses(impls: list[str]) -> dict:
-    """Per-step losses from identical weights and identical masks, p = 0 and p = 0.5."""
+    """Per-step losses from identical weights and masks, p = 0 and 0.5, batch 2 and 64.
+
+    Both batch sizes, because the floor takes other code paths below 8 rows.
+    """
     X, y = load_data()
     weights = init_weights(WEIGHT_SEED)
     return {
-        impl: {str(p): step_losses(impl, weights, X, y, CHECK_STEPS, p) for p in (0.0, P)}
+        impl: {
+            f"p={p} batch={b}": step_losses(impl, weights, X, y, CHECK_STEPS, p, b)
+            for p in (0.0, P)
+            for b in (2, 64)
+        }
         for impl in impls
     }
 

@@ -7,6 +7,7 @@ from nnscratch import Tensor
 from nnscratch.gradcheck import grad_check
 from nnscratch.losses import CrossEntropyLoss
 from nnscratch.nn import (
+    FEW_ROWS,
     BatchNorm1d,
     Dropout,
     Flatten,
@@ -15,6 +16,7 @@ from nnscratch.nn import (
     ReLU,
     Residual,
     Sequential,
+    matmul,
 )
 
 
@@ -29,6 +31,31 @@ def test_linear_gradients(rng):
     upstream = rng.standard_normal((4, 3))  # a random weighting makes every output matter
     err = grad_check(lambda: (layer(x) * upstream).sum(), [x, layer.weight, layer.bias])
     assert err < 1e-7
+
+
+@pytest.mark.parametrize("rows", [1, 2, FEW_ROWS - 1, FEW_ROWS, 3 * FEW_ROWS])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_matmul_is_the_matrix_product_row_by_row_or_not(rng, rows, transposed):
+    a = rng.standard_normal((rows, 7))
+    b = rng.standard_normal((5, 7)).T if transposed else rng.standard_normal((7, 5))
+    out = matmul(a, b)
+    assert out.shape == (rows, 5) and out.dtype == a.dtype
+    np.testing.assert_allclose(out, a @ b, rtol=1e-13, atol=1e-13)
+    assert matmul(a.astype(np.float32), b.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("batch", [2, FEW_ROWS + 1])  # row by row, and one matrix product
+def test_linear_gradients_on_both_product_paths(rng, batch):
+    first, second = f64_linear(rng, 5, 4), f64_linear(rng, 4, 3)
+    x = Tensor(rng.standard_normal((batch, 5)), requires_grad=True)
+    upstream = rng.standard_normal((batch, 3))
+    np.testing.assert_allclose(
+        second(first(x)).data,
+        (x.data @ first.weight.data.T + first.bias.data) @ second.weight.data.T,
+        rtol=1e-12,
+    )
+    params = [x, first.weight, first.bias, second.weight, second.bias]
+    assert grad_check(lambda: (second(first(x)) * upstream).sum(), params) < 1e-7
 
 
 def test_relu_gradient(rng):

@@ -89,3 +89,13 @@ def test_sgd_max_norm_constrains_weights_after_each_step_and_leaves_biases(rng):
     for bad in (0, -1.0, float("inf"), "3"):
         with pytest.raises(ValueError, match="max_norm"):
             SGD([w], lr=0.1, max_norm=bad)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_step_leaves_the_gradient_as_it_was(rng, momentum):
+    w = Tensor(rng.standard_normal((300, 200)).astype(np.float32), requires_grad=True)
+    w.grad = rng.standard_normal((300, 200)).astype(np.float32)
+    before, grad = w.data.copy(), w.grad.copy()
+    SGD([w], lr=0.1, momentum=momentum).step()
+    np.testing.assert_array_equal(w.grad, grad)
+    np.testing.assert_array_equal(w.data, before - np.float32(0.1) * grad)

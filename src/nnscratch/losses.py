@@ -42,7 +42,8 @@ class MSELoss:
         def backward(g: np.ndarray) -> None:
             y_hat.accumulate(g * (2.0 / n) * diff)
 
-        return Tensor.from_op(np.asarray(np.mean(diff * diff)), (y_hat,), backward)
+        loss = (diff * diff).sum() / n  # the mean over all N elements
+        return Tensor.from_op(np.asarray(loss), (y_hat,), backward)
 
     def __repr__(self) -> str:
         return "MSELoss()"
@@ -79,16 +80,18 @@ class CrossEntropyLoss:
                 f"labels must be in [0, {z.shape[1] - 1}], got [{labels.min()}, {labels.max()}]"
             )
         _check_finite("logits", z)
-        batch = np.arange(z.shape[0])
+        n = z.shape[0]
+        batch = np.arange(n)
         shifted = z - z.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         sum_exp = exp.sum(axis=1)
-        loss = np.mean(np.log(sum_exp) - shifted[batch, labels])
+        loss = (np.log(sum_exp) - shifted[batch, labels]).sum() / n  # the mean over the batch
 
         def backward(g: np.ndarray) -> None:
             grad = exp / sum_exp[:, None]
             grad[batch, labels] -= 1.0
-            logits.accumulate(grad * (g / z.shape[0]))
+            grad *= g / n
+            logits.accumulate(grad)
 
         return Tensor.from_op(np.asarray(loss, dtype=z.dtype), (logits,), backward)
 

@@ -93,21 +93,22 @@ class Tensor:
             raise ValueError(f"grad has shape {grad.shape}, expected {self.data.shape}")
 
         # Topological order: every node is listed after all of its parents (iterative
-        # depth-first post-order, so deep graphs cannot hit a recursion limit).
+        # depth-first post-order, so deep graphs cannot hit a recursion limit). Leaves
+        # (parameters, inputs) have no closure to run, so only results of operations are listed.
         order: list[Tensor] = []
-        visited: set[int] = set()
+        visited: set[Tensor] = set()
         stack: list[tuple[Tensor, bool]] = [(self, False)]
         while stack:
             node, expanded = stack.pop()
             if expanded:
                 order.append(node)
                 continue
-            if id(node) in visited:
+            if node in visited:
                 continue
-            visited.add(id(node))
+            visited.add(node)
             stack.append((node, True))
             for parent in node._parents:
-                if parent.requires_grad and id(parent) not in visited:
+                if parent._backward is not None and parent not in visited:
                     stack.append((parent, False))
 
         # Chain rule from the output back (reversed order: a node runs only after every node

@@ -103,14 +103,15 @@ def fit(
         model.train()
         total_loss = correct = seen = 0.0
         for X_b, y_b in batches(X_train, y_train, batch_size, rng):
+            optimizer.zero_grad()
             y_hat = model(Tensor(X_b))
             loss = loss_fn(y_hat, y_b)
-            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total_loss += float(loss.data) * len(X_b)
             correct += int(np.count_nonzero(y_hat.data.argmax(axis=1) == _labels(y_b)))
             seen += len(X_b)
+            del y_hat, loss  # free this step's graph before the next one is built
         history.train_loss.append(total_loss / seen)
         history.train_acc_running.append(correct / seen)
         if eval_train:

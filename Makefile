@@ -22,13 +22,14 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup assets chromium lint unit notebooks site-strict browser test book serve lab bench clean
+.PHONY: help setup assets chromium lint unit notebooks site-strict downloads browser lab-browser test \
+	book serve lab bench clean
 
 help:
 	@echo "make book   build the website into $(SITE) (creates .venv, installs everything)"
 	@echo "make serve  serve the built website at http://127.0.0.1:$(PORT)/ (PORT=... to change)"
-	@echo "make lab    open the chapters as notebooks in JupyterLab"
-	@echo "make test   lint, unit tests, chapters (nbval), strict build, browser tests"
+	@echo "make lab    open the chapters as notebooks in JupyterLab (copies in $(LAB_DIR))"
+	@echo "make test   lint, unit tests, strict build, downloaded notebooks, browser tests"
 	@echo "make bench  speed against raw NumPy and PyTorch, book timings (installs PyTorch CPU)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
 
@@ -69,7 +70,9 @@ lint: $(SETUP)
 unit: $(SETUP)
 	$(BIN)/python -m pytest tests
 
-# Every chapter, cell by cell in a kernel; the hidden assert cells are the checks.
+# Every chapter from its MyST source, cell by cell in a kernel; the hidden assert cells are the
+# checks. For authors (`make notebooks`, or one chapter with pytest); `make test` runs the
+# chapters through the strict build and `downloads` instead.
 notebooks: $(SETUP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters/
 
@@ -78,16 +81,31 @@ notebooks: $(SETUP)
 site-strict: $(SETUP) $(ASSETS_DONE)
 	$(BIN)/jupyter-book build . --toc $(TOC) --all -W -n --keep-going
 
+# The notebooks readers download (written by the build into $(SITE)/_sources/): no MyST left
+# when nbconvert renders them, and each runs top to bottom in a fresh venv that has only the
+# package's wheel and its notebook extra (plus ipykernel). This runs every chapter's hidden
+# checks, outside the build's environment; it prints each chapter's time.
+downloads: $(SETUP)
+	$(BIN)/python -m pytest tests/notebooks/test_downloads.py
+
 # Headless Chromium against the built site: no errors, no request off 127.0.0.1, sliders move.
 browser: $(SETUP) chromium
 	$(BIN)/python -m pytest tests/site
 
-test: $(SETUP) $(ASSETS_DONE) chromium
+# Headless Chromium against JupyterLab started by `make lab`: one chapter runs all its cells
+# with no error, a slider renders, no raw MyST shows (screenshot in _build/screenshots/).
+lab-browser: $(LAB_DONE) chromium
+	$(BIN)/python -m pytest tests/notebooks/test_lab.py
+
+# Every chapter executes at most twice: in the strict build (cached by content, so only changed
+# chapters run again) and as a downloaded notebook in the minimal venv (every time).
+test: $(SETUP) $(ASSETS_DONE) $(LAB_DONE) chromium
 	$(MAKE) lint
 	$(MAKE) unit
-	$(MAKE) notebooks
 	$(MAKE) site-strict
+	$(MAKE) downloads
 	$(MAKE) browser
+	$(MAKE) lab-browser
 
 book: $(SETUP) $(ASSETS_DONE)
 	$(BIN)/jupyter-book build . --toc $(TOC)
@@ -100,21 +118,27 @@ serve:
 	@echo "Serving $(SITE) at http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(PYTHON) -m http.server --bind 127.0.0.1 --directory $(SITE) $(PORT)
 
-# JupyterLab opens the chapters' .md files as notebooks (jupytext's viewer, set in the
-# settings overrides of this .venv only; no news or update checks). LAB_ARGS passes options,
-# e.g. LAB_ARGS=--no-browser.
+# JupyterLab opens the chapters as the build writes them for download (standalone notebooks:
+# values filled in, no MyST left; see site/ipynb_download.py), copied into $(LAB_DIR) so that
+# saving never touches a chapter's .md. The build first runs the chapters that changed (cached
+# by content); a copy the reader has edited is kept (site/lab_notebooks.py). Settings
+# overrides of this .venv only: no news or update checks. LAB_ARGS passes options, e.g.
+# LAB_ARGS=--no-browser.
+LAB_DIR := _build/lab
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 LAB_ARGS ?=
 LAB_DONE := $(VENV)/.lab-installed
 $(LAB_DONE): $(SETUP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab]"
 	mkdir -p $(dir $(LAB_OVERRIDES))
-	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}},' \
-	  '"@jupyterlab/apputils-extension:notification": {"checkForUpdates": false, "fetchNews": "false"}}' > $(LAB_OVERRIDES)
+	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"checkForUpdates": false, "fetchNews": "false"}}' > $(LAB_OVERRIDES)
 	touch $@
 
-lab: $(LAB_DONE)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS) chapters/
+lab: $(LAB_DONE) $(ASSETS_DONE)
+	-$(BIN)/jupyter-book build . --toc $(TOC)
+	$(BIN)/python site/lab_notebooks.py $(SITE)/_sources $(LAB_DIR)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(LAB_DIR) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # Speed of nnscratch against raw NumPy and PyTorch CPU, and the book's execution and build
 # times (benchmarks/README.md): prints the tables and PASS/MISS lines, writes

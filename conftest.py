@@ -10,9 +10,11 @@
    mode (the `.md` files carry no stored outputs) an item fails when its cell raises, which
    is how the chapters' hidden `assert` cells fail the tests.
 
-2. The browser tests in `tests/site/` need a built site (`_build/html`) and Chromium, so they
-   run only when named on the command line (`pytest tests/site`, as `make test` does), never
-   as part of `pytest tests`.
+2. The browser tests in `tests/site/` need a built site (`_build/html`) and Chromium, and the
+   tests of the downloadable notebooks in `tests/notebooks/` need the built site (and a fresh
+   venv, JupyterLab, Chromium), so they run only when named on the command line (`pytest
+   tests/site`, `pytest tests/notebooks/...`, as `make test` does), never as part of
+   `pytest tests`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from unittest import mock
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-SITE_TESTS = ROOT / "tests" / "site"
+# Test folders collected only when named on the command line (they need a built site).
+NAMED_ONLY = (ROOT / "tests" / "site", ROOT / "tests" / "notebooks")
 
 
 def _is_myst_notebook(path: Path) -> bool:
@@ -65,23 +68,29 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     return _myst_notebook_class().from_parent(parent, path=file_path)
 
 
-def _names_site_tests(config: pytest.Config) -> bool:
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _named(config: pytest.Config, folder: Path) -> bool:
+    """Whether the command line names `folder` or something inside it."""
     for arg in config.args:
         path = Path(arg.split("::")[0])
         path = (path if path.is_absolute() else Path(config.invocation_params.dir) / path).resolve()
-        if path == SITE_TESTS or SITE_TESTS in path.parents:
+        if _inside(path, folder):
             return True
     return False
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    inside = collection_path == SITE_TESTS or SITE_TESTS in collection_path.parents
-    if inside and not _names_site_tests(config):
-        return True
+    for folder in NAMED_ONLY:
+        if _inside(collection_path, folder) and not _named(config, folder):
+            return True
     return None
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    if _names_site_tests(config):
+    skipped = [f.relative_to(ROOT).as_posix() for f in NAMED_ONLY if not _named(config, f)]
+    if not skipped:
         return None
-    return "tests/site/ (browser tests) is collected only when named: pytest tests/site"
+    return f"{', '.join(skipped)}: collected only when named (e.g. pytest {skipped[0]})"

@@ -22,6 +22,7 @@ on the import path.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -384,8 +385,35 @@ def write_notebook(app: Sphinx, pagename: str, templatename, context: dict, doct
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+def _converter_digest(app: Sphinx) -> str:
+    """A digest of what shapes a notebook besides its chapter: this code, pyproject.toml."""
+    digest = hashlib.sha256()
+    for path in (
+        Path(__file__),
+        Path(standalone_notebook.__file__),
+        Path(app.srcdir) / "pyproject.toml",
+    ):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def outdate_notebooks_if_converter_changed(
+    app: Sphinx, env, added: set, changed: set, removed: set
+) -> list[str]:
+    """Rewrite every notebook page after a change to the converter (execution is cached)."""
+    digest = _converter_digest(app)
+    if getattr(env, "ipynb_download_digest", None) == digest:
+        return []
+    env.ipynb_download_digest = digest
+    return sorted(
+        d for d in env.found_docs - added - changed if _notebook_source(app, d) is not None
+    )
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("env-get-outdated", outdate_notebooks_if_converter_changed)
     app.connect("doctree-resolved", add_link)
     # Before sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", write_notebook, priority=400)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -389,8 +389,12 @@ class Converter:
             for key, value in notebook.metadata.items()
             if key not in ("jupytext", METADATA_KEY)
         }
-        metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3"})
         metadata.setdefault("language_info", {"name": "python"})
+        kernelspec = dict(metadata.get("kernelspec") or {"name": "python3"})
+        kernelspec.setdefault("display_name", "Python 3")
+        # Without a language, JupyterLab asks the reader to pick a kernel instead of starting it.
+        kernelspec.setdefault("language", metadata["language_info"].get("name", "python"))
+        metadata["kernelspec"] = kernelspec
         metadata[METADATA_KEY] = {"source": self.source, "pasted": self.pasted}
         result = nbformat.v4.new_notebook(cells=cells, metadata=metadata)
         result.nbformat_minor = 5

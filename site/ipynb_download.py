@@ -59,7 +59,7 @@ def _target(docname: str) -> str:
 def _markdown(node: nodes.Node) -> str:
     """Inline Markdown of a title or caption node (maths, code and emphasis kept)."""
     if isinstance(node, nodes.Text):
-        return standalone_notebook._escape(node.astext()).replace("\\$", "$")
+        return standalone_notebook._escape(node.astext())
     if isinstance(node, nodes.math):
         return f"${node.astext()}$"
     if isinstance(node, nodes.literal):

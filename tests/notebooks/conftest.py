@@ -16,6 +16,7 @@ pip cache).
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import venv
 from pathlib import Path
@@ -45,7 +46,13 @@ def generated():
 @pytest.fixture(scope="session")
 def minimal_kernel(tmp_path_factory: pytest.TempPathFactory) -> MinimalKernel:
     folder = tmp_path_factory.mktemp("minimal")
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", folder, ROOT)
+    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
+    source = folder / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", folder, source)
     (wheel,) = folder.glob("nnscratch-*.whl")
     prefix = folder / "venv"
     venv.create(prefix, with_pip=True)

@@ -185,36 +185,16 @@ ADMONITIONS = {
     "versionchanged": "Changed in version",
     "deprecated": "Deprecated since version",
 }
-QUOTES = {"epigraph", "pull-quote", "highlights", "topic", "sidebar", "margin", "aside", "card"}
-BODY_ONLY = {"div", "container", "grid", "grid-item", "tab-set", "only", "cssclass", "rst-class"}
-DROPPED = {
-    "tableofcontents",
-    "toctree",
-    "contents",
-    "index",
-    "highlight",
-    "sectionauthor",
-    "meta",
-    "default-role",
-    "role",
-}
-CODE_ROLES = {
-    "code",
-    "literal",
-    "samp",
-    "file",
-    "command",
-    "program",
-    "envvar",
-    "option",
-    "mimetype",
-    "regexp",
-    "makevar",
-    "token",
-    "keyword",
-}
-DOMAIN_ROLES = {"func", "class", "meth", "mod", "attr", "data", "exc", "obj", "const", "type"}
-FIGURE_KIND = {"figure": "figure", "glue:figure": "figure", "table": "table"}
+# Directives rendered as a quote with their title in bold; as their body only; not at all.
+QUOTES = set("epigraph pull-quote highlights topic sidebar margin aside card".split())
+BODY_ONLY = set("div container grid grid-item tab-set only cssclass rst-class".split())
+DROPPED = set(
+    "tableofcontents toctree contents index highlight sectionauthor meta default-role role".split()
+)
+# Roles rendered as inline code: Sphinx's literal roles, and cross-references to Python objects.
+CODE_ROLES = set("code literal samp file command program envvar option mimetype".split())
+CODE_ROLES |= set("regexp makevar token keyword".split())
+DOMAIN_ROLES = set("func class meth mod attr data exc obj const type".split())
 LANGUAGES = {".py": "python", ".md": "markdown", ".toml": "toml", ".yml": "yaml", ".json": "json"}
 
 

@@ -313,3 +313,13 @@ def test_cell_ids_are_stable() -> None:
     second, _ = convert(source)
     assert [c.id for c in first.cells] == [c.id for c in second.cells]
     assert "jupytext" not in first.metadata
+
+
+def test_footnotes_become_numbered_notes_at_the_end() -> None:
+    text = "A claim[^why] and another[^two].\n\n[^why]: Because of $p$.\n[^two]: See {cite}`sri`."
+    result, _ = convert(notebook(("md", text)))
+    assert result.cells[0].source == "A claim<sup>1</sup> and another<sup>2</sup>."
+    assert result.cells[1].source == (
+        "## Notes\n\n1. Because of $p$.\n2. See (Srivastava et al. 2014)."
+    )
+    assert result.cells[2].source.startswith("## References\n\n- **Srivastava et al. (2014).**")

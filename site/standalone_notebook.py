@@ -143,7 +143,6 @@ class Code:
     """A code cell to insert among the Markdown (a glued figure shown where it stood)."""
 
     source: str
-    static: str  # what to show instead inside a container, where no code cell can go
     tags: list[str] = field(default_factory=list)
 
 
@@ -922,10 +921,7 @@ class Converter:
 
     def _flat(self, text: str) -> str:
         """Markdown of a container's body (where a glued figure can only be a static image)."""
-        pieces = self._blocks(text, nested=True)
-        return _join(
-            p.static if isinstance(p, Code) else p for p in pieces if isinstance(p, str | Code)
-        )
+        return _join(p for p in self._blocks(text, nested=True) if isinstance(p, str))
 
     def _count(self, kind: str, label: str | None) -> str | None:
         index = self.counters.get(kind, 0)
@@ -960,14 +956,14 @@ class Converter:
         if d.name == "glue:figure" and d.body:  # Sphinx numbers only captioned figures
             label = self._count("figure", d.options.get("name"))
         caption = self._caption(label, d.body, d.options.get("alt", "")) if d.body else ""
-        static = self._static_image(key, data, d.options.get("alt", ""))
         if nested or document or not data:
+            # Inside a container no code cell can go (nor for another chapter's value): the
+            # glued picture itself, as an attachment.
+            static = self._static_image(key, data, d.options.get("alt", ""))
             return [_join([static, caption])]
         self.uses_glue = True
         where = f"  # {label}" if label else ""
-        code = Code(
-            f"{GLUE_STORE}[{key!r}]{where}", static=_join([static, caption]), tags=["glued-figure"]
-        )
+        code = Code(f"{GLUE_STORE}[{key!r}]{where}", tags=["glued-figure"])
         return [code, caption] if caption else [code]
 
     def _static_image(self, key: str, data: dict, alt: str) -> str:

@@ -49,15 +49,18 @@ HTML_LEFTOVERS = {
     "directive option": r"<p>:(?:class|label|name|alt|tags|pyobject|language|dedent):",
 }
 
-# Appended to a notebook when it runs: the kernel's own CPU time (its reaped worker processes
-# included) and the text/plain of every value the notebook glued, as myst-nb would store it.
+# Appended to a notebook when it runs: the CPU time of the kernel and of its worker processes
+# (ended ones, and live ones of a pool kept for reuse, via psutil, which ipykernel requires),
+# and the text/plain of every value the notebook glued, as myst-nb would store it.
 REPORT_CELL = """\
 import json as _json, os as _os
+import psutil as _psutil
 from IPython.core.formatters import format_display_data as _format
 _t = _os.times()
+_live = sum(sum(c.cpu_times()[:2]) for c in _psutil.Process().children(recursive=True))
 _glued = globals().get("glued", {})
 print(_json.dumps({
-    "cpu": _t.user + _t.system + _t.children_user + _t.children_system,
+    "cpu": _t.user + _t.system + _t.children_user + _t.children_system + _live,
     "glued": {k: _format(v)[0].get("text/plain") for k, v in _glued.items()},
 }))"""
 

@@ -48,6 +48,9 @@ METADATA_KEY = "standalone_notebook"  # notebook metadata written by this module
 CHECK_TAG = "check"  # tag of a cell that holds the book's hidden assertions
 GLUE_STORE = "glued"  # the dict in which the notebook's `glue` keeps the values
 REFERENCES_HERE = "\x00references\x00"  # where a `bibliography` directive stood
+# Front-matter key of a chapter: glued values that differ from run to run (timings), which a
+# test of the notebook therefore does not expect to come out again.
+RUN_DEPENDENT = "run_dependent_glue"
 
 GLUE_SHIM = f'''\
 # On the book's website, `glue(name, value)` (from the package myst_nb) pastes a computed value
@@ -363,10 +366,16 @@ class Converter:
             digest = hashlib.sha1(cell.source.encode()).hexdigest()[:8]
             cell["id"] = f"c{index:03d}-{digest}"  # stable ids: the same chapter, the same file
 
+        varies = set(notebook.metadata.get(RUN_DEPENDENT) or [])
+        for pasted in self.pasted:
+            pasted["varies"] = pasted["key"] in varies
+        unknown = sorted(varies - {p["key"] for p in self.pasted})
+        if unknown:
+            self.book.warn(f"{RUN_DEPENDENT} names values the text does not quote: {unknown}")
         metadata = {
             key: value
             for key, value in notebook.metadata.items()
-            if key not in ("jupytext", METADATA_KEY)
+            if key not in ("jupytext", METADATA_KEY, RUN_DEPENDENT)
         }
         metadata.setdefault("language_info", {"name": "python"})
         kernelspec = dict(metadata.get("kernelspec") or {"name": "python3"})

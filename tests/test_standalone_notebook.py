@@ -324,3 +324,15 @@ def test_footnotes_become_numbered_notes_at_the_end() -> None:
         "## Notes\n\n1. Because of $p$.\n2. See (Srivastava et al. 2014)."
     )
     assert result.cells[2].source.startswith("## References\n\n- **Srivastava et al. (2014).**")
+
+
+def test_run_dependent_values_are_marked_and_unknown_names_reported() -> None:
+    source = notebook(("md", "Took {glue:text}`acc:.2f` s for {glue:text}`n` steps."))
+    source.metadata[sn.RUN_DEPENDENT] = ["acc", "gone"]
+    result, book = convert(source)
+    assert [(p["key"], p["varies"]) for p in sn.pasted_values(result)] == [
+        ("acc", True),
+        ("n", False),
+    ]
+    assert sn.RUN_DEPENDENT not in result.metadata
+    assert book.warnings == [f"{sn.RUN_DEPENDENT} names values the text does not quote: ['gone']"]

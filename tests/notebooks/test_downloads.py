@@ -193,6 +193,8 @@ def test_download_runs_in_a_minimal_kernel(
             mismatches.append(f"{pasted['key']}: the text says {pasted['value']}, ran {computed}")
     assert not mismatches, (
         f"{chapter}: values in the text differ from the run:\n" + "\n".join(mismatches) + "\n"
-        f"(a value that differs from run to run by nature, such as a timing, is listed under "
-        f"`{standalone_notebook.RUN_DEPENDENT}:` in the chapter's front matter)"
+        f"Either the package changed since the build last executed this chapter (its cache keys "
+        f"on the chapter's code only: delete _build/.jupyter_cache and build again), or the "
+        f"value differs from run to run by nature, like a timing: then list it under "
+        f"`{standalone_notebook.RUN_DEPENDENT}:` in the chapter's front matter."
     )

@@ -21,6 +21,15 @@ export TOC
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
+# The execution cache keys on a chapter's own text, not on the package it imports: when any
+# file of the package changes, drop the cached outputs, so that no page shows numbers computed
+# by older code.
+PACKAGE_FILES := $(shell find src/nnscratch -type f -name '*.py' -o -type f -name '*.npz')
+FRESH_CACHE   := _build/.package-stamp
+$(FRESH_CACHE): $(PACKAGE_FILES)
+	rm -rf _build/.jupyter_cache
+	mkdir -p $(dir $@) && touch $@
+
 .DEFAULT_GOAL := help
 .PHONY: help setup assets chromium lint unit notebooks site-strict downloads browser lab-browser test \
 	book serve lab bench clean
@@ -29,7 +38,8 @@ help:
 	@echo "make book   build the website into $(SITE) (creates .venv, installs everything)"
 	@echo "make serve  serve the built website at http://127.0.0.1:$(PORT)/ (PORT=... to change)"
 	@echo "make lab    open the chapters as notebooks in JupyterLab (copies in $(LAB_DIR))"
-	@echo "make test   lint, unit tests, strict build, downloaded notebooks, browser tests"
+	@echo "make test   lint, unit tests, chapters (nbval), strict build, downloaded notebooks,"
+	@echo "            browser tests (site and JupyterLab)"
 	@echo "make bench  speed against raw NumPy and PyTorch, book timings (installs PyTorch CPU)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
 
@@ -71,14 +81,13 @@ unit: $(SETUP)
 	$(BIN)/python -m pytest tests
 
 # Every chapter from its MyST source, cell by cell in a kernel; the hidden assert cells are the
-# checks. For authors (`make notebooks`, or one chapter with pytest); `make test` runs the
-# chapters through the strict build and `downloads` instead.
+# checks (one test item per cell, so a failure names its cell).
 notebooks: $(SETUP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters/
 
 # A fresh, strict build: any warning (broken reference, missing glue, stderr in a page) fails.
 # Execution is cached by content in _build/.jupyter_cache, so unchanged chapters don't rerun.
-site-strict: $(SETUP) $(ASSETS_DONE)
+site-strict: $(SETUP) $(ASSETS_DONE) $(FRESH_CACHE)
 	$(BIN)/jupyter-book build . --toc $(TOC) --all -W -n --keep-going
 
 # The notebooks readers download (written by the build into $(SITE)/_sources/): no MyST left
@@ -97,17 +106,19 @@ browser: $(SETUP) chromium
 lab-browser: $(LAB_DONE) chromium
 	$(BIN)/python -m pytest tests/notebooks/test_lab.py
 
-# Every chapter executes at most twice: in the strict build (cached by content, so only changed
-# chapters run again) and as a downloaded notebook in the minimal venv (every time).
+# Every chapter runs three times, each with its own purpose: cell by cell from its source
+# (nbval), in the strict build that makes the site, and as the downloaded notebook in the
+# minimal venv.
 test: $(SETUP) $(ASSETS_DONE) $(LAB_DONE) chromium
 	$(MAKE) lint
 	$(MAKE) unit
+	$(MAKE) notebooks
 	$(MAKE) site-strict
 	$(MAKE) downloads
 	$(MAKE) browser
 	$(MAKE) lab-browser
 
-book: $(SETUP) $(ASSETS_DONE)
+book: $(SETUP) $(ASSETS_DONE) $(FRESH_CACHE)
 	$(BIN)/jupyter-book build . --toc $(TOC)
 	@echo ""
 	@echo "The book is in $(SITE)/index.html."
@@ -134,7 +145,7 @@ $(LAB_DONE): $(SETUP) pyproject.toml
 	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"checkForUpdates": false, "fetchNews": "false"}}' > $(LAB_OVERRIDES)
 	touch $@
 
-lab: $(LAB_DONE) $(ASSETS_DONE)
+lab: $(LAB_DONE) $(ASSETS_DONE) $(FRESH_CACHE)
 	-$(BIN)/jupyter-book build . --toc $(TOC)
 	$(BIN)/python site/lab_notebooks.py $(SITE)/_sources $(LAB_DIR)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(LAB_DIR) \

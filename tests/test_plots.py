@@ -1,6 +1,9 @@
 """plots: the mask pictures (digits, hidden units) and the thinned-network diagram."""
 
+import io
+
 import matplotlib as mpl
+import matplotlib.image
 import numpy as np
 import pytest
 
@@ -8,11 +11,13 @@ from nnscratch.plots import (
     DROPPED_COLOR,
     DROPPED_PIXEL_COLOR,
     KEPT_COLOR,
+    MIN_TEXT_KEY,
     UNIT_CMAP,
     masked_digits,
     network_diagram,
     new_figure,
     signed_grid,
+    to_png,
     unit_grid,
 )
 
@@ -173,3 +178,49 @@ def test_signed_grid_scales_each_tile_to_its_own_peak(rng):
 def test_signed_grid_rejects_bad_shapes():
     with pytest.raises(ValueError, match=r"\(n, h, w\)"):
         signed_grid(new_axes(), np.zeros((4, 4)))
+
+
+# --- to_png: the smallest text size, for the site's phone checks ----------------------------
+
+
+def png_text(png: bytes) -> dict[str, str]:
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(png))
+    picture.load()
+    return dict(picture.text)
+
+
+def test_to_png_records_the_smallest_visible_text_in_pixels():
+    fig = new_figure(3, 2)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.set_title("title", fontsize=12)
+    ax.legend(fontsize=7)
+    ax.text(0.5, 0.5, "hidden", fontsize=4, visible=False)  # not drawn: does not count
+    text = png_text(to_png(fig, dpi=90))
+    assert float(text[MIN_TEXT_KEY]) == pytest.approx(7 * 90 / 72, abs=0.01)
+
+
+def test_to_png_counts_tick_labels_and_skips_axes_turned_off():
+    fig = new_figure(3, 2)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.tick_params(labelsize=6)
+    assert float(png_text(to_png(fig, dpi=100))[MIN_TEXT_KEY]) == pytest.approx(600 / 72, abs=0.01)
+    ax.set_axis_off()  # ticks and their labels are not drawn any more
+    ax.set_title("only this", fontsize=11)
+    assert float(png_text(to_png(fig, dpi=100))[MIN_TEXT_KEY]) == pytest.approx(1100 / 72, abs=0.01)
+
+
+def test_to_png_says_none_for_a_figure_without_text():
+    fig = new_figure(2, 2)
+    ax = fig.add_subplot()
+    ax.imshow(np.eye(4))
+    ax.set_axis_off()
+    png = to_png(fig, dpi=50)
+    assert png_text(png)[MIN_TEXT_KEY] == "none"
+    # The chunk sits in a valid PNG: it still decodes to the picture (2 x 2 inches at 50 dpi,
+    # plus the small margin of bbox="tight").
+    height, width = mpl.image.imread(io.BytesIO(png), format="png").shape[:2]
+    assert 100 <= height <= 110 and 100 <= width <= 110

@@ -3,20 +3,27 @@
 Importing this module applies the book's style (`BOOK_STYLE`) once, so chapters never edit
 `rcParams` themselves. Helpers that build widget frames use `new_figure()`, a bare
 `matplotlib.figure.Figure` with the Agg canvas, so no GUI backend or pyplot state is
-involved, and `to_png()` turns it into bytes.
+involved, and `to_png()` turns it into bytes. Every PNG from `to_png()` records the size of
+its smallest text in pixels (`MIN_TEXT_KEY`), so that the site's browser tests can tell how
+large that text is on a phone, where the picture is shown narrower than it was drawn.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import struct
+import zlib
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 # Colour-blind-safe palette (Okabe and Ito), used in this order across the book.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -48,11 +55,44 @@ def new_figure(width: float = 6.4, height: float = 3.6) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+# PNG text chunk written by `to_png`: the height in pixels of the picture's smallest font.
+MIN_TEXT_KEY = "nnscratch:min-text-px"
+
+
 def to_png(fig: Figure, dpi: int = 100) -> bytes:
-    """Render `fig` to PNG bytes."""
+    """Render `fig` to PNG bytes, noting its smallest text size in a `MIN_TEXT_KEY` chunk.
+
+    The chunk holds `points * dpi / 72` for the smallest visible text ("none" if the figure
+    has no text): at a displayed width of `w` CSS px for a picture `W` pixels wide, that text
+    is `size * w / W` CSS px tall.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    # After savefig: tick labels get their text only when the figure is drawn.
+    sizes = [text.get_fontsize() for text in _drawn_texts(fig)]
+    size = f"{min(sizes) * dpi / 72:.2f}" if sizes else "none"
+    return _with_png_text(buffer.getvalue(), MIN_TEXT_KEY, size)
+
+
+def _drawn_texts(artist: Artist) -> Iterator[Text]:
+    """The visible, non-empty texts under `artist` (axes drawn with `set_axis_off` skipped)."""
+    if not artist.get_visible():
+        return
+    if isinstance(artist, Text) and artist.get_text().strip():
+        yield artist
+    for child in artist.get_children():
+        if isinstance(artist, Axes) and not artist.axison and isinstance(child, Axis):
+            continue
+        yield from _drawn_texts(child)
+
+
+def _with_png_text(png: bytes, key: str, value: str) -> bytes:
+    """`png` with a tEXt chunk `key`/`value` right after its header chunk (IHDR)."""
+    data = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data
+    chunk += struct.pack(">I", zlib.crc32(chunk[4:]) & 0xFFFFFFFF)
+    end_of_ihdr = 8 + 4 + 4 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
+    return png[:end_of_ihdr] + chunk + png[end_of_ihdr:]
 
 
 def digit_grid(

@@ -4,9 +4,9 @@
 the files a page loads at run time (no source maps, no unused bundles), so the built site
 never asks a CDN for anything:
 
-- require.js, which ipywidgets' embedding script needs;
-- @jupyter-widgets/html-manager's `embed-amd.js` (renders the widget state that myst-nb
-  embeds in each page) and the font files its CSS points to;
+- @jupyter-widgets/html-manager's `embed.js` (renders the widget state that myst-nb
+  embeds in each page; the bundle for ipywidgets' built-in widgets, which needs no
+  require.js and is half the size of `embed-amd.js`) and the font files its CSS points to;
 - MathJax 3's `tex-mml-chtml.js` with the fonts, TeX extensions, menu and accessibility
   modules it loads on demand.
 
@@ -31,8 +31,7 @@ HTML_MANAGER = "@jupyter-widgets/html-manager/dist"
 
 # (package, path inside the package: a file or a folder, destination inside VENDOR)
 FILES = [
-    ("requirejs", "require.js", "requirejs/require.js"),
-    ("@jupyter-widgets/html-manager", "dist/embed-amd.js", f"{HTML_MANAGER}/embed-amd.js"),
+    ("@jupyter-widgets/html-manager", "dist/embed.js", f"{HTML_MANAGER}/embed.js"),
     ("@jupyter-widgets/html-manager", "dist/embed.js.LICENSE.txt", f"{HTML_MANAGER}/LICENSE.txt"),
     ("mathjax", "LICENSE", "mathjax/LICENSE"),
     ("mathjax", "es5/tex-mml-chtml.js", "mathjax/tex-mml-chtml.js"),

@@ -1,42 +1,42 @@
 /*
- * Offline widgets: lets the widget state that myst-nb embeds in a page render from files
- * served by this site, with no CDN and no kernel.
+ * The site's loader script for widgets and figures: the slider state that myst-nb embeds in
+ * a page renders from files served by this site, with no CDN and no kernel, and every
+ * reader can use it.
  *
- * Loaded on pages with widgets (nb_ipywidgets_js in _config.yml), after require.js and
- * before @jupyter-widgets/html-manager's embed-amd.js. It does two things:
+ * Loaded with `defer` on pages with widgets (nb_ipywidgets_js in _config.yml), before
+ * @jupyter-widgets/html-manager's embed.js, which draws the widgets at the `load` event.
+ * It does four things (site/static/book.js does the rest, on every page):
  *
- * (a) Points ipywidgets at the local copy of html-manager, `_static/vendor/@jupyter-widgets/
- *     html-manager/dist/` (copied from node_modules by site/copy_assets.py), which holds
- *     embed-amd.js and the Font Awesome fonts that its CSS refers to:
- *     - the html-manager part of the bundle looks for its fonts in
- *       `window.__jupyter_widgets_assets_path__`;
- *     - the base and controls parts look for them next to their own require.js module URL,
- *       which by default is relative to the page (chapters/@jupyter-widgets/..., a 404), so
- *       require.js maps every `@jupyter-widgets/*` module into the same folder;
- *     - the "CDN" html-manager would fall back to for a module it does not bundle is this
- *       site too, so a missing module is a local 404, not a request to the internet.
+ * (a) Points the widget bundle at its fonts in `_static/vendor/@jupyter-widgets/
+ *     html-manager/dist/` (copied from node_modules by site/copy_assets.py), through
+ *     `window.__jupyter_widgets_assets_path__`.
  *
  * (b) ipywidgets 8 typesets widget labels through the MathJax 2 API,
  *     `MathJax.Hub.Queue(["Typeset", MathJax.Hub, element])`, but the book loads MathJax 3,
- *     which has no `Hub`: every labelled widget would throw. We give whatever object ends up
- *     in `window.MathJax` a small `Hub` whose `Queue` calls MathJax 3's `typesetPromise`.
+ *     which has no `Hub`: every labelled widget would throw. Whatever object ends up in
+ *     `window.MathJax` gets a small `Hub` whose `Queue` calls MathJax 3's `typesetPromise`.
+ *
+ * (c) Accessible sliders (nnscratch.widgets.frame_slider), from the embedded widget state:
+ *     the handle is named by the slider's label (`aria-label`) and announces the option's
+ *     label, "p = 0.50" (`aria-valuetext`), instead of the option's index; the frame shown
+ *     gets its alt text (the `Stack`'s `titles`); the readout cannot be edited (typing into
+ *     it would show a value the picture does not).
+ *
+ * (d) No layout shift: site/book_pages.py puts a placeholder of the slider's height where
+ *     each widget will appear; once a widget is complete, it replaces its placeholder in one
+ *     step (until then, site/static/book.css keeps the widget out of the flow). When every
+ *     slider of the page is drawn with its frame, a performance mark
+ *     "nnscratch:sliders-usable" records the time (the site benchmark reads it).
+ *
  */
 (function () {
   "use strict";
 
   var script = document.currentScript;
   var staticRoot = script.src.replace(/[^/]*$/, ""); // .../_static/
-  var dist = staticRoot + "vendor/@jupyter-widgets/html-manager/dist";
 
-  // (a) Local assets and module paths.
-  window.__jupyter_widgets_assets_path__ = dist + "/";
-  script.setAttribute("data-jupyter-widgets-cdn", staticRoot + "vendor/");
-  window.requirejs.config({
-    paths: {
-      "@jupyter-widgets": dist, // @jupyter-widgets/base -> dist/base.js, and so on
-      "@jupyter-widgets/html-manager/dist": dist,
-    },
-  });
+  // (a) Where the widget bundle finds its fonts.
+  window.__jupyter_widgets_assets_path__ = staticRoot + "vendor/@jupyter-widgets/html-manager/dist/";
 
   // (b) MathJax 2's Hub.Queue on top of MathJax 3.
   function typeset(elements) {
@@ -87,4 +87,167 @@
       addHub(value);
     },
   });
+
+  // (c) and (d) Sliders, from the widget state.
+  var SLIDER_CLASS = "nnscratch-slider"; // nnscratch.widgets.SLIDER_CLASS
+  var STATE = 'script[type="application/vnd.jupyter.widget-state+json"]';
+  var VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]';
+
+  function readState() {
+    var models = {};
+    document.querySelectorAll(STATE).forEach(function (tag) {
+      try {
+        Object.assign(models, JSON.parse(tag.textContent).state);
+      } catch (error) {
+        console.error("unreadable widget state", error);
+      }
+    });
+    return models;
+  }
+
+  function childIds(models, model) {
+    return (model.state.children || [])
+      .map(function (ref) {
+        return String(ref).replace(/^IPY_MODEL_/, "");
+      })
+      .filter(function (id) {
+        return id in models;
+      });
+  }
+
+  // The book's sliders under one view, in drawing order: what the page must say about them.
+  function slidersOf(models, modelId) {
+    var found = [];
+    (function visit(id) {
+      var model = models[id];
+      if (!model) {
+        return;
+      }
+      if ((model.state._dom_classes || []).indexOf(SLIDER_CLASS) >= 0) {
+        var parts = childIds(models, model);
+        var slider = models[parts[0]].state;
+        var stack = models[parts[1]].state;
+        found.push({
+          label: String(slider.description || "").replace(/\\\(|\\\)/g, ""),
+          options: slider._options_labels || [],
+          alts: stack.titles || [],
+        });
+        return;
+      }
+      childIds(models, model).forEach(visit);
+    })(modelId);
+    return found;
+  }
+
+  function setAttribute(element, name, value) {
+    if (element && element.getAttribute(name) !== value) {
+      element.setAttribute(name, value); // only on change: the observers see their own writes
+    }
+  }
+
+  function describe(element, slider) {
+    var handle = element.querySelector(".noUi-handle");
+    if (!handle) {
+      return false;
+    }
+    var index = Math.round(parseFloat(handle.getAttribute("aria-valuenow")));
+    setAttribute(handle, "aria-label", slider.label);
+    if (slider.options[index] !== undefined) {
+      setAttribute(handle, "aria-valuetext", slider.options[index]);
+    }
+    var label = element.querySelector(".widget-label");
+    if (label && label.getAttribute("title") === "null") {
+      label.removeAttribute("title"); // ipywidgets writes the missing tooltip as "null"
+    }
+    var readout = element.querySelector(".widget-readout");
+    if (readout) {
+      setAttribute(readout, "contenteditable", "false");
+    }
+    var image = element.querySelector("img");
+    if (image && slider.alts[index] !== undefined) {
+      setAttribute(image, "alt", slider.alts[index]);
+    }
+    return image && image.hasAttribute("width") ? image : null;
+  }
+
+  // (d) Every view once drawn, and once its frames have loaded: then all sliders are usable.
+  var views = { total: 0, usable: 0 };
+
+  function whenLoaded(images, done) {
+    var waiting = images.filter(function (image) {
+      return !(image.complete && image.naturalWidth);
+    });
+    if (!waiting.length) {
+      done();
+      return;
+    }
+    Promise.all(
+      waiting.map(function (image) {
+        return image.decode().catch(function () {});
+      })
+    ).then(done);
+  }
+
+  function watchView(tag, sliders) {
+    var parent = tag.parentNode;
+    function update() {
+      var area = tag.previousElementSibling;
+      if (!area || !area.classList.contains("widget-subarea")) {
+        return;
+      }
+      var elements = area.querySelectorAll("." + SLIDER_CLASS);
+      var images = [];
+      elements.forEach(function (element, i) {
+        var image = describe(element, sliders[i] || sliders[0]);
+        if (image) {
+          images.push(image);
+        }
+      });
+      var complete = elements.length === sliders.length && images.length === sliders.length;
+      if (complete && !area.classList.contains("nnscratch-ready")) {
+        // (d) The widget and its placeholder have the same height: swap them in one step.
+        var reserves = area.previousElementSibling;
+        area.classList.add("nnscratch-ready");
+        if (reserves && reserves.classList.contains("nnscratch-reserves")) {
+          reserves.remove();
+        }
+        whenLoaded(images, function () {
+          views.usable += 1;
+          if (views.usable === views.total && window.performance && performance.mark) {
+            performance.mark("nnscratch:sliders-usable"); // read by the site benchmark
+          }
+        });
+      }
+    }
+    new MutationObserver(update).observe(parent, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: ["aria-valuenow", "aria-valuetext", "contenteditable", "alt"],
+    });
+    update();
+  }
+
+  function start() {
+    var models = readState();
+    document.querySelectorAll(VIEW).forEach(function (tag) {
+      var id;
+      try {
+        id = JSON.parse(tag.textContent).model_id;
+      } catch (error) {
+        return;
+      }
+      var sliders = slidersOf(models, id);
+      if (sliders.length) {
+        views.total += 1;
+        watchView(tag, sliders);
+      }
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();

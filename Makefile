@@ -32,7 +32,7 @@ $(FRESH_CACHE): $(PACKAGE_FILES)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup assets chromium lint unit notebooks site-strict downloads browser lab-browser test \
-	book serve lab bench clean
+	book serve lab bench images clean
 
 help:
 	@echo "make book   build the website into $(SITE) (creates .venv, installs everything)"
@@ -40,7 +40,8 @@ help:
 	@echo "make lab    open the chapters as notebooks in JupyterLab (copies in $(LAB_DIR))"
 	@echo "make test   lint, unit tests, chapters (nbval), strict build, downloaded notebooks,"
 	@echo "            browser tests (site and JupyterLab)"
-	@echo "make bench  speed against raw NumPy and PyTorch, book timings (installs PyTorch CPU)"
+	@echo "make bench  speed against raw NumPy and PyTorch, book and site timings (installs PyTorch CPU)"
+	@echo "make images redraw the logo, favicon and cover in images/ with the book's plot style"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
 
 # The virtual environment, with exact versions from constraints.txt.
@@ -97,8 +98,10 @@ site-strict: $(SETUP) $(ASSETS_DONE) $(FRESH_CACHE)
 downloads: $(SETUP)
 	$(BIN)/python -m pytest tests/notebooks/test_downloads.py
 
-# Headless Chromium against the built site: no errors, no request off 127.0.0.1, sliders move.
-browser: $(SETUP) chromium
+# Headless Chromium against the built site: no errors, no request off 127.0.0.1, sliders move;
+# axe-core (from node_modules) on every page in light and dark mode, desktop and phone; page
+# weight, layout shift, phones (nothing cut off, readable figures); screenshots.
+browser: $(SETUP) $(NPM_DONE) chromium
 	$(BIN)/python -m pytest tests/site
 
 # Headless Chromium against JupyterLab started by `make lab`: one chapter runs all its cells
@@ -151,8 +154,9 @@ lab: $(LAB_DONE) $(ASSETS_DONE) $(FRESH_CACHE)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(LAB_DIR) \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-# Speed of nnscratch against raw NumPy and PyTorch CPU, and the book's execution and build
-# times (benchmarks/README.md): prints the tables and PASS/MISS lines, writes
+# Speed of nnscratch against raw NumPy and PyTorch CPU, the book's execution and build times,
+# and the built site's first paint and slider times on a throttled network (benchmarks/
+# bench_site.py, on _build/html from `make book`): prints the tables and PASS/MISS lines, writes
 # _build/bench.json, regenerates benchmarks/README.md's results and benchmarks/ratios.png.
 # BENCH_ARGS passes options, e.g. BENCH_ARGS=--skip-book (see benchmarks/run.py --help).
 BENCH_DONE := $(VENV)/.bench-installed
@@ -162,6 +166,10 @@ $(BENCH_DONE): $(SETUP) pyproject.toml
 
 bench: $(BENCH_DONE) $(ASSETS_DONE)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# The logo, favicon and cover figure, drawn with nnscratch.plots (commit what it writes).
+images: $(SETUP)
+	$(BIN)/python images/draw_images.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache site/static/vendor

@@ -1,7 +1,8 @@
 """`make bench`: nnscratch against raw NumPy and PyTorch CPU, and the book's own timings.
 
 Runs the workers in fresh processes, one section at a time (see `SECTIONS`): PyTorch parity
-(float64, same weights and masks), training epochs, dropout forward, the book. Prints a table
+(float64, same weights and masks), training epochs, dropout forward, the book, the built
+site's pages on a throttled network (bench_site.py). Prints a table
 per section and a PASS or MISS line per target, writes `_build/bench.json`, regenerates the
 results section of `benchmarks/README.md` and `benchmarks/ratios.png`, and exits with status 1
 if any target was missed.
@@ -376,6 +377,36 @@ def book_table(book: dict, r: dict) -> str:
     return "\n".join(lines)
 
 
+def run_site(args: argparse.Namespace) -> dict:
+    """The built site's pages on a throttled network (bench_site.py), if there is a site."""
+    if not (ROOT / "_build" / "html" / "index.html").is_file():
+        return {"missing": "no built site in _build/html: run make book first"}
+    return worker("bench_site.py", [], 0)
+
+
+def site_verdicts(site: dict, r: dict) -> list[dict]:
+    if "missing" in site:
+        return [verdict(f"site timings ({site['missing']})", math.nan, "-", False)]
+    return site["verdicts"]  # per page: first paint <= 2 s, sliders usable <= 7 s
+
+
+def site_table(site: dict, r: dict) -> str:
+    if "missing" in site:
+        return f"**The site**: {site['missing']}."
+    lines = [
+        "**The site** over Chromium's emulated 10 Mbit/s, 40 ms network, empty cache, 1280 px; "
+        f"median of {site['repeats']} loads, wall-clock seconds (load average "
+        f"{site['load_average_before']:.1f} before).",
+        "",
+        "| page | first contentful paint (s) | every slider usable (s) | weight (MB) |",
+        "|---|---:|---:|---:|",
+    ]
+    for page, m in site["pages"].items():
+        usable = "-" if m["sliders_usable_s"] is None else f"{m['sliders_usable_s']:.2f}"
+        lines.append(f"| {page} | {m['first_paint_s']:.2f} | {usable} | {m['bytes'] / 1e6:.2f} |")
+    return "\n".join(lines)
+
+
 # --- the sections -----------------------------------------------------------------------------
 
 
@@ -406,6 +437,13 @@ SECTIONS = [
         book_verdicts,
         book_table,
         book_notes,
+    ),
+    Section(
+        "site",
+        "the site on a 10 Mbit/s, 40 ms network (needs make book)",
+        run_site,
+        site_verdicts,
+        site_table,
     ),
 ]
 

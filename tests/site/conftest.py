@@ -1,84 +1,56 @@
 """Fixtures for the browser tests: the built site, a local web server and headless Chromium.
 
 The site is `_build/html` (from `make book` or `jupyter-book build .`), served on 127.0.0.1 at
-a free port for the whole session. The browser is Debian's `/usr/bin/chromium` driven by
-playwright; `playwright install` (which downloads a browser build) is never used. Nothing is
-skipped: a missing site or browser fails the run with the command that fixes it.
+a free port for the whole session (tests/site/harness.py). The browser is Debian's
+`/usr/bin/chromium` driven by playwright; `playwright install` (which downloads a browser
+build) is never used. Nothing is skipped: a missing site, browser or axe-core fails the run
+with the command that fixes it.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import harness  # tests/site/harness.py, shared with benchmarks/bench_site.py
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "_build" / "html"
-SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+SCREENSHOTS = harness.ROOT / "_build" / "screenshots"
 
-# page -> {"bytes": ..., "requests": ..., "widgets_s": ..., "views": ...}, printed at the end
-MEASUREMENTS = pytest.StashKey[dict[str, dict[str, float]]]()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
-        pass
+# page -> what the tests measured there, printed at the end of the run
+MEASUREMENTS = pytest.StashKey[dict[str, dict[str, object]]]()
 
 
 @pytest.fixture(scope="session")
 def site() -> Path:
-    if not (SITE / "index.html").is_file():
-        pytest.fail(f"no built site in {SITE}: run `make book` first", pytrace=False)
-    return SITE
+    if not (harness.SITE / "index.html").is_file():
+        pytest.fail(f"no built site in {harness.SITE}: run `make book` first", pytrace=False)
+    return harness.SITE
 
 
 @pytest.fixture(scope="session")
 def base_url(site: Path) -> Iterator[str]:
-    """The site served by a thread of this process on 127.0.0.1, at a port the OS picks."""
-    handler = functools.partial(QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with harness.serve(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: `apt-get install chromium` (as root; `make test` does it)",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    try:
+        with harness.chromium() as browser:
+            yield browser
+    except RuntimeError as error:
+        pytest.fail(f"{error} (`make test` installs it)", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def measurements(request: pytest.FixtureRequest) -> dict[str, dict[str, float]]:
+def axe_available() -> None:
+    if not harness.AXE.is_file():
+        pytest.fail(f"{harness.AXE} is missing: run `make assets` (npm ci)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def measurements(request: pytest.FixtureRequest) -> dict[str, dict[str, object]]:
     return request.config.stash.setdefault(MEASUREMENTS, {})
 
 
@@ -88,14 +60,36 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
+def _fmt(values: dict, key: str, spec: str, unit: str = "") -> str:
+    value = values.get(key)
+    return "-" if value is None else f"{value:{spec}}{unit}"
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     measured = terminalreporter.config.stash.get(MEASUREMENTS, {})
     if not measured:
         return
-    terminalreporter.section("site measurements (first load, empty cache, local server)")
+    terminalreporter.section("site measurements (local server, empty cache)")
+    terminalreporter.write_line(
+        f"{'page':34s} {'weight':>9s} {'requests':>8s} {'shift':>6s} {'deep-link':>9s} "
+        f"{'phone':>6s} {'axe':>4s} {'text@375':>8s} {'full size':>9s}"
+    )
     for page, values in sorted(measured.items()):
-        megabytes, requests = values["bytes"] / 1e6, values["requests"]
-        parts = [f"{megabytes:6.2f} MB transferred in {requests:3.0f} requests"]
-        if "widgets_s" in values:
-            parts.append(f"{values['views']:.0f} widgets visible after {values['widgets_s']:.2f} s")
-        terminalreporter.write_line(f"{page:40s} " + ", ".join(parts))
+        megabytes = values.get("bytes")
+        terminalreporter.write_line(
+            f"{page:34s} "
+            f"{'-' if megabytes is None else f'{megabytes / 1e6:.2f} MB':>9s} "
+            f"{_fmt(values, 'requests', '.0f'):>8s} "
+            f"{_fmt(values, 'shift', '.3f'):>6s} "
+            f"{_fmt(values, 'shift_deep_link', '.3f'):>9s} "
+            f"{_fmt(values, 'shift_phone', '.3f'):>6s} "
+            f"{_fmt(values, 'axe', '.0f'):>4s} "
+            f"{_fmt(values, 'text_px_phone', '.1f', ' px'):>8s} "
+            f"{_fmt(values, 'text_px_full', '.1f', ' px'):>9s}"
+        )
+    terminalreporter.write_line(
+        "weight: bytes fetched, uncompressed; shift: cumulative layout shift (desktop, deep "
+        "link below the last widget, phone); axe: WCAG 2.0/2.1 A/AA violations summed over "
+        "light/dark x desktop/phone; text@375: smallest figure text as displayed on a 375 px "
+        "phone; full size: the same text in the full-size view a tap opens."
+    )

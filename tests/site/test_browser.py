@@ -2,12 +2,12 @@
 
 For every HTML page: it loads with no page error, no console error, no failed request, and no
 request leaving 127.0.0.1 (every request is routed through the test, which records and blocks
-any other host). For every page with widgets: each embedded widget view renders, with as many
-sliders as the embedded state holds, and every slider moves by keyboard and by mouse and
-changes the picture it drives. Each chapter is also saved as a full-page screenshot in
-`_build/screenshots/`, and the time until the widgets appear and the bytes each page
-transfers are printed at the end.
+any other host), and weighs at most 6 MB. For every page with widgets: each embedded widget
+view renders, with as many sliders as the embedded state holds, and every slider moves by
+keyboard and by mouse and changes the picture it drives. Each chapter is saved as a
+full-page screenshot at 1280 px in `_build/screenshots/` (test_layout.py adds 375 px).
 
+Accessibility is in test_accessibility.py, phones and layout shift in test_layout.py.
 Run with `make test` (which builds the site first) or `pytest tests/site` on a built site.
 """
 
@@ -17,26 +17,18 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
+import harness
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "_build" / "html"
-if not (SITE / "index.html").is_file():
-    pytest.fail(f"no built site in {SITE}: run `make book` first", pytrace=False)
+if not (harness.SITE / "index.html").is_file():
+    pytest.fail(f"no built site in {harness.SITE}: run `make book` first", pytrace=False)
 
-WIDGET_TIMEOUT_MS = 60_000
-STATE_RE = re.compile(
-    r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', re.DOTALL
-)
-VIEW_RE = re.compile(
-    r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', re.DOTALL
-)
-REFERENCE_RE = re.compile(r"IPY_MODEL_([0-9a-f]+)")
+PAGES = harness.pages()
+WIDGET_PAGES = [page for page in PAGES if harness.expected_widgets(harness.SITE, page)[0] > 0]
+CHAPTER_PAGES = harness.chapter_pages()
 
 # A hash of the image bytes each visible widget image shows, per slider container. Blob URLs
 # are not enough: the image view makes a new one whenever it renders, even for the same frame.
@@ -57,109 +49,16 @@ async (box) => {
 """
 
 
-def _pages() -> list[str]:
-    return sorted(
-        path.relative_to(SITE).as_posix()
-        for path in SITE.rglob("*.html")
-        if path.relative_to(SITE).parts[0] not in ("_static", "_sources", "_images")
-    )
-
-
-def _expected_widgets(page: str) -> tuple[int, int]:
-    """(embedded widget views, slider models reachable from them), from the page's HTML."""
-    html = (SITE / page).read_text(encoding="utf-8")
-    views = [json.loads(text)["model_id"] for text in VIEW_RE.findall(html)]
-    models: dict[str, dict] = {}
-    for text in STATE_RE.findall(html):
-        models.update(json.loads(text)["state"])
-    seen: set[str] = set()
-    todo = list(views)
-    while todo:
-        model_id = todo.pop()
-        if model_id in seen or model_id not in models:
-            continue
-        seen.add(model_id)
-        todo.extend(REFERENCE_RE.findall(json.dumps(models[model_id]["state"])))
-    sliders = sum(models[m]["model_name"].endswith("SliderModel") for m in seen)
-    return len(views), sliders
-
-
-PAGES = _pages()
-WIDGET_PAGES = [page for page in PAGES if _expected_widgets(page)[0] > 0]
-CHAPTER_PAGES = [page for page in PAGES if page.startswith("chapters/") or page == "intro.html"]
-
-
-@dataclass
-class Visit:
-    """What happened while a page loaded."""
-
-    page: object
-    errors: list[str] = field(default_factory=list)
-    external: list[str] = field(default_factory=list)
-    widgets_s: float | None = None
-
-
-def _visit(browser, base_url: str, page_name: str):
-    """Open `page_name` in a fresh context, recording errors and blocking foreign requests."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    visit = Visit(page)
-    host = urlsplit(base_url).netloc
-
-    def route(route):
-        url = route.request.url
-        # blob: and data: URLs (the widget images) are made in the page, not fetched.
-        if urlsplit(url).netloc == host or url.startswith(("blob:", "data:")):
-            route.continue_()
-        else:
-            visit.external.append(url)
-            route.abort()
-
-    def on_console(message):
-        if message.type == "error":
-            visit.errors.append(f"console error: {message.text} ({message.location.get('url')})")
-
-    def on_response(response):
-        if response.status >= 400:
-            visit.errors.append(f"HTTP {response.status}: {response.url}")
-
-    context.route("**/*", route)
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: visit.errors.append(f"page error: {error}"))
-    page.on("requestfailed", lambda r: visit.errors.append(f"request failed: {r.url}"))
-    page.on("response", on_response)
-
-    start = time.perf_counter()
-    page.goto(base_url + page_name, wait_until="load")
-    views, _ = _expected_widgets(page_name)
-    if views:
-        page.wait_for_function(
-            "(n) => document.querySelectorAll('.widget-subarea > .jupyter-widgets').length >= n",
-            arg=views,
-            timeout=WIDGET_TIMEOUT_MS,
-        )
-        visit.widgets_s = time.perf_counter() - start
-    page.wait_for_load_state("networkidle")
-    return context, visit
-
-
-def _transferred_bytes(page) -> tuple[int, int]:
-    """Bytes and number of requests of everything the page fetched over HTTP."""
-    total, count = 0, 0
-    for entry in page.evaluate(
-        "performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))"
-        ".map(e => [e.name, e.transferSize, e.encodedBodySize])"
-    ):
-        name, transfer, body = entry
-        if name.startswith("http"):
-            total += max(transfer, body)
-            count += 1
-    return total, count
+def visit_settled(browser, base_url: str, page_name: str, **options) -> harness.Visit:
+    visit = harness.open_page(browser, base_url + page_name, **options)
+    views, _ = harness.expected_widgets(harness.SITE, page_name)
+    harness.wait_until_settled(visit.page, views)
+    return visit
 
 
 def test_the_site_has_every_page_of_the_toc(site: Path) -> None:
     # The Makefile exports TOC, the table of contents it built (_toc.yml unless told).
-    toc = yaml.safe_load((ROOT / os.environ.get("TOC", "_toc.yml")).read_text())
+    toc = yaml.safe_load((harness.ROOT / os.environ.get("TOC", "_toc.yml")).read_text())
     files = [toc["root"]] + [
         entry["file"]
         for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}])
@@ -170,39 +69,59 @@ def test_the_site_has_every_page_of_the_toc(site: Path) -> None:
 
 
 @pytest.mark.parametrize("page_name", PAGES)
-def test_page_loads_cleanly(
+def test_page_loads_cleanly_and_light(
     browser, base_url: str, page_name: str, screenshots: Path, measurements: dict
 ) -> None:
-    context, visit = _visit(browser, base_url, page_name)
+    visit = visit_settled(browser, base_url, page_name)
     try:
-        weight, requests = _transferred_bytes(visit.page)
-        measurements[page_name] = {"bytes": weight, "requests": requests}
-        if visit.widgets_s is not None:
-            measurements[page_name].update(
-                widgets_s=visit.widgets_s, views=_expected_widgets(page_name)[0]
-            )
+        weight, requests = harness.page_weight(visit.page)
+        heaviest = harness.heaviest(visit.page)
+        measurements.setdefault(page_name, {}).update(bytes=weight, requests=requests)
         if page_name in CHAPTER_PAGES:
-            name = Path(page_name).with_suffix(".png").name
-            visit.page.screenshot(path=str(screenshots / name), full_page=True)
+            name = Path(page_name).stem
+            visit.page.screenshot(path=str(screenshots / f"{name}-1280.png"), full_page=True)
     finally:
-        context.close()
+        visit.close()
     assert not visit.external, f"requests that would leave 127.0.0.1: {visit.external}"
     assert not visit.errors, "\n".join(visit.errors)
+    assert weight <= harness.MAX_PAGE_BYTES, (
+        f"{weight / 1e6:.2f} MB fetched (at most {harness.MAX_PAGE_BYTES / 1e6:.0f} MB); "
+        f"heaviest: {heaviest}"
+    )
+
+
+def test_index_is_a_titled_english_page_and_the_favicon_is_found(browser, base_url: str) -> None:
+    visit = harness.open_page(browser, base_url + "index.html", wait_until="commit")
+    try:
+        visit.page.wait_for_url("**/intro.html")
+        visit.page.wait_for_load_state("load")
+        # Browsers ask for /favicon.ico when a page names no icon: it must be there, an icon.
+        favicon = visit.page.request.get(base_url + "favicon.ico")
+        icon_ok, icon_head = favicon.ok, favicon.body()[:4]
+    finally:
+        visit.close()
+    assert not visit.errors, "\n".join(visit.errors)
+    html = (harness.SITE / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in html and "<title>Dropout from Scratch</title>" in html
+    assert icon_ok and icon_head == b"\x00\x00\x01\x00", "no /favicon.ico (ICO header)"
 
 
 @pytest.mark.parametrize("page_name", WIDGET_PAGES)
 def test_every_widget_renders(browser, base_url: str, page_name: str) -> None:
-    views, sliders = _expected_widgets(page_name)
-    context, visit = _visit(browser, base_url, page_name)
+    views, sliders = harness.expected_widgets(harness.SITE, page_name)
+    visit = visit_settled(browser, base_url, page_name)
     try:
-        rendered_views = visit.page.locator(".widget-subarea > .jupyter-widgets").count()
-        rendered_sliders = visit.page.locator(".widget-subarea .widget-slider").count()
-        visible_images = visit.page.locator(".widget-subarea img:visible").count()
+        page = visit.page
+        rendered_views = page.locator(".widget-subarea > .jupyter-widgets").count()
+        rendered_sliders = page.locator(".widget-subarea .widget-slider").count()
+        visible_images = page.locator(".widget-subarea img:visible").count()
+        broken = page.locator(".jupyter-widgets-error-widget").count()
     finally:
-        context.close()
+        visit.close()
     assert rendered_views == views, f"{rendered_views} of {views} widget views rendered"
     assert rendered_sliders == sliders, f"{rendered_sliders} of {sliders} sliders rendered"
     assert visible_images >= sliders, f"{visible_images} images visible for {sliders} sliders"
+    assert broken == 0, f"{broken} widgets show the widget library's error box"
 
 
 def _slider_parts(page, index: int):
@@ -231,8 +150,8 @@ def _value(handle) -> float:
 
 @pytest.mark.parametrize("page_name", WIDGET_PAGES)
 def test_every_slider_moves_by_keyboard_and_mouse(browser, base_url: str, page_name: str) -> None:
-    _, sliders = _expected_widgets(page_name)
-    context, visit = _visit(browser, base_url, page_name)
+    _, sliders = harness.expected_widgets(harness.SITE, page_name)
+    visit = visit_settled(browser, base_url, page_name)
     page = visit.page
     try:
         for index in range(sliders):
@@ -273,7 +192,7 @@ def test_every_slider_moves_by_keyboard_and_mouse(browser, base_url: str, page_n
                 assert _value(handle) == target_value, f"{where}: dragging did not reach the end"
                 assert shown == expected, f"{where}: dragging did not show the right picture"
     finally:
-        context.close()
+        visit.close()
     assert not visit.external, f"requests that would leave 127.0.0.1: {visit.external}"
     assert not visit.errors, "\n".join(visit.errors)
 
@@ -285,3 +204,17 @@ def test_chapter_offers_its_notebook(site: Path, page_name: str) -> None:
     assert f'href="../{notebook.as_posix()}"' in html, "no link to the chapter's .ipynb"
     cells = json.loads((site / notebook).read_text(encoding="utf-8"))["cells"]
     assert any(cell["cell_type"] == "code" for cell in cells)
+
+
+@pytest.mark.parametrize("page_name", [p for p in CHAPTER_PAGES if p.startswith("chapters/")])
+def test_chapter_figures_and_exercises_are_numbered_by_chapter(site: Path, page_name: str) -> None:
+    """Fig. 3.1, 3.2 and Exercise 3.1 in chapter 3: numbers restart with every chapter."""
+    html = (site / page_name).read_text(encoding="utf-8")
+    title = re.search(r'<h1><span class="section-number">(\d+)\. </span>', html)
+    assert title, "the chapter's title has no number (numbered: true in _toc.yml)"
+    chapter = title.group(1)
+    figures = re.findall(r'<span class="caption-number">Fig\. ([\d.]+) </span>', html)
+    exercises = re.findall(r'<span class="caption-number">Exercise ([\d.]+) </span>', html)
+    for kind, numbers in (("figure", figures), ("exercise", exercises)):
+        expected = [f"{chapter}.{k}" for k in range(1, len(numbers) + 1)]
+        assert numbers == expected, f"{kind} numbers {numbers}, expected {expected}"

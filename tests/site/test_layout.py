@@ -1,0 +1,199 @@
+"""Layout of the built site on desktops and phones, in headless Chromium.
+
+- Layout shift: at most 0.1 (cumulative layout shift as Chromium reports it), on a desktop
+  and on a phone, and when a link opens a page at a section below its sliders (the widgets
+  are drawn late; their height is reserved in advance).
+- Phones (375 px): no page wider than the screen; no equation or table cut off (too wide
+  for the column, it scrolls in its own box, which the keyboard can reach); figure text at
+  least 8 CSS px as displayed, or the figure opens at full size when tapped, where it is;
+  each chapter saved as a full-page screenshot in `_build/screenshots/` at 375 px.
+- No horizontal scrollbar under any figure, at either width.
+
+Layout shift and weight (test_browser.py) do not depend on the machine's speed; the
+timings on a throttled network are in `make bench` (benchmarks/bench_site.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import harness
+import pytest
+
+PAGES = harness.pages()
+CHAPTER_PAGES = harness.chapter_pages()
+DEEP_LINKS = [
+    (page, target)
+    for page in PAGES
+    if (target := harness.deep_link_target(harness.SITE, page)) is not None
+]
+
+# Boxes that would show a horizontal scrollbar under a figure.
+FIGURE_SCROLL_JS = """
+() => [...document.querySelectorAll(
+    ".bd-content figure, .bd-content .cell_output, .bd-content .widget-subarea")]
+  .filter((el) => el.scrollWidth > el.clientWidth + 1
+    && ["auto", "scroll"].includes(getComputedStyle(el).overflowX))
+  .map((el) => `${el.tagName.toLowerCase()}#${el.id || ""}.${el.className}: `
+    + `${el.scrollWidth} px of content in ${el.clientWidth} px`)
+"""
+# Equations and tables whose content does not fit: fine if their box scrolls and can take
+# the keyboard focus; cut off if a box hides the overflow or the page itself widens.
+CUT_OFF_JS = """
+() => {
+  const problems = [];
+  const viewport = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth > viewport + 1) {
+    problems.push(`the page is ${document.documentElement.scrollWidth} px wide on a `
+      + `${viewport} px screen`);
+  }
+  const items = document.querySelectorAll(
+    ".bd-content mjx-container[display='true'], .bd-content table, .bd-content pre");
+  for (const item of items) {
+    const rect = item.getBoundingClientRect();
+    if (rect.width === 0) continue;
+    let box = item.parentElement, scroller = null;
+    for (let n = item; n && n !== document.body; n = n.parentElement) {
+      const overflow = getComputedStyle(n).overflowX;
+      if (overflow !== "visible") { scroller = n; break; }
+    }
+    const name = item.tagName.toLowerCase() + " " + (item.textContent || "").trim().slice(0, 50);
+    if (scroller) {
+      const overflow = getComputedStyle(scroller).overflowX;
+      const wide = scroller.scrollWidth > scroller.clientWidth + 1;
+      if (wide && !["auto", "scroll"].includes(overflow)) {
+        problems.push(`${name}: cut off by overflow-x ${overflow}`);
+      } else if (wide && scroller.tabIndex < 0
+                 && !scroller.querySelector("a, button, [tabindex]")) {
+        problems.push(`${name}: scrolls, but the keyboard cannot reach it`);
+      }
+    } else if (rect.right > viewport + 1) {
+      problems.push(`${name}: reaches ${Math.round(rect.right)} px on a ${viewport} px screen`);
+    }
+  }
+  return problems;
+}
+"""
+
+
+def visit_settled(browser, url: str, page_name: str, **options) -> harness.Visit:
+    visit = harness.open_page(browser, url, **options)
+    views, _ = harness.expected_widgets(harness.SITE, page_name)
+    harness.wait_until_settled(visit.page, views)
+    visit.page.wait_for_timeout(500)  # a late shift would show up here
+    return visit
+
+
+def _shift_report(page) -> str:
+    moved = [s for s in harness.shifts(page) if not s["input"]]
+    return "; ".join(f"{s['value']:.3f} at {s['time']:.0f} ms by {s['sources']}" for s in moved)
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_no_layout_shift_and_no_scrollbar_under_figures_on_a_desktop(
+    browser, base_url: str, page_name: str, measurements
+) -> None:
+    visit = visit_settled(browser, base_url + page_name, page_name)
+    try:
+        shift = harness.layout_shift(visit.page)
+        report = _shift_report(visit.page)
+        scrollbars = visit.page.evaluate(FIGURE_SCROLL_JS)
+    finally:
+        visit.close()
+    measurements.setdefault(page_name, {})["shift"] = shift
+    assert shift <= harness.MAX_LAYOUT_SHIFT, f"layout shift {shift:.3f}: {report}"
+    assert not scrollbars, f"scrollbars under figures: {scrollbars}"
+
+
+@pytest.mark.parametrize(("page_name", "target"), DEEP_LINKS)
+def test_no_layout_shift_when_a_link_opens_a_section_below_the_sliders(
+    browser, base_url: str, page_name: str, target: str, measurements
+) -> None:
+    visit = visit_settled(browser, f"{base_url}{page_name}#{target}", page_name)
+    try:
+        shift = harness.layout_shift(visit.page)
+        report = _shift_report(visit.page)
+        top = visit.page.locator(f"#{target}").evaluate("(e) => e.getBoundingClientRect().top")
+    finally:
+        visit.close()
+    measurements.setdefault(page_name, {})["shift_deep_link"] = shift
+    assert shift <= harness.MAX_LAYOUT_SHIFT, f"layout shift {shift:.3f} at #{target}: {report}"
+    assert -2 <= top <= 120, f"#{target} ended {top:.0f} px from the top of the window"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_phone_nothing_cut_off_no_shift_and_readable_figures(
+    browser, base_url: str, page_name: str, screenshots: Path, measurements
+) -> None:
+    visit = visit_settled(browser, base_url + page_name, page_name, size="phone")
+    page = visit.page
+    try:
+        shift = harness.layout_shift(page)
+        report = _shift_report(page)
+        if page_name in CHAPTER_PAGES:  # before anything below takes the focus or scrolls
+            name = Path(page_name).stem
+            page.screenshot(path=str(screenshots / f"{name}-375.png"), full_page=True)
+        cut_off = page.evaluate(CUT_OFF_JS)
+        scrollbars = page.evaluate(FIGURE_SCROLL_JS)
+        figures = harness.figure_text(page)
+        zoomed = _open_first_zoomable(page)
+    finally:
+        visit.close()
+
+    # Slider frames other than the one shown: same displayed width, their own text sizes.
+    sliders = harness.book_sliders(harness.SITE, page_name)
+    shown = [f for f in figures if f["src"].startswith("slider frame")]
+    for slider, frame in zip(sliders, shown, strict=False):
+        sizes = [px for px in slider.text_px if isinstance(px, float)]
+        if sizes and frame["natural"]:
+            frame["textPx"] = min(sizes)
+            frame["shownTextPx"] = min(sizes) * frame["shown"] / frame["natural"]
+
+    record = measurements.setdefault(page_name, {})
+    record["shift_phone"] = shift
+    texts = [f for f in figures if isinstance(f["textPx"], float)]
+    if texts:
+        record["text_px_phone"] = min(f["shownTextPx"] for f in texts)
+        record["text_px_full"] = min(f["textPx"] for f in texts)
+
+    assert shift <= harness.MAX_LAYOUT_SHIFT, f"layout shift {shift:.3f} on a phone: {report}"
+    assert not cut_off, "cut off on a 375 px phone:\n" + "\n".join(cut_off)
+    assert not scrollbars, f"scrollbars under figures on a phone: {scrollbars}"
+    unknown = [f["src"] for f in figures if f["textPx"] is None]
+    assert not unknown, (
+        f"figures with no recorded text size (draw them with nnscratch.plots.to_png): {unknown}"
+    )
+    small = [f for f in texts if f["shownTextPx"] < harness.MIN_FIGURE_TEXT_PX]
+    not_zoomable = [f["src"] for f in small if not f["zoomable"]]
+    assert not not_zoomable, (
+        f"figure text under {harness.MIN_FIGURE_TEXT_PX} px on a phone, and no full-size "
+        f"view: {not_zoomable}"
+    )
+    too_small = [(f["src"], f["textPx"]) for f in texts if f["textPx"] < 8]
+    assert not too_small, f"figure text under 8 px even at full size: {too_small}"
+    if small:
+        assert zoomed is not None, "no figure opened at full size when tapped"
+        assert zoomed["open"] and zoomed["full"] >= zoomed["natural"] - 1, (
+            f"the full-size view shows the figure at {zoomed}"
+        )
+
+
+def _open_first_zoomable(page) -> dict | None:
+    """Tap the first figure marked for a full-size view; what the dialog shows, then close."""
+    figure = page.locator("img.nnscratch-zoomable").first
+    if page.locator("img.nnscratch-zoomable").count() == 0:
+        return None
+    figure.scroll_into_view_if_needed()
+    figure.tap()
+    dialog = page.locator("dialog.nnscratch-zoom")
+    dialog.wait_for(state="visible", timeout=5000)
+    found = dialog.evaluate(
+        """(d) => { const img = d.querySelector("img");
+          return {open: d.open, full: img.getBoundingClientRect().width,
+                  natural: img.naturalWidth || img.width,
+                  focus: document.activeElement.textContent}; }"""
+    )
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(100)
+    found["closed"] = not dialog.evaluate("(d) => d.open")
+    return found

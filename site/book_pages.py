@@ -54,8 +54,9 @@ DEFERRED_SCRIPTS = ("_static/searchtools.js", "_static/language_data.js", "searc
 def slider_placeholders(state: dict[str, Any], model_id: str) -> list[dict[str, Any]]:
     """The book's sliders under widget `model_id`, in the order the page draws them.
 
-    Each is `{"label": str, "width": int, "height": int}`: the slider's label and the size
-    of its frames (`nnscratch.widgets.frame_slider` declares it on every `Image`).
+    Each is `{"label": str, "width": int, "height": int, "css_width": str | None}`: the
+    slider's label, the size of its frames (`nnscratch.widgets.frame_slider` declares it on
+    every `Image`) and the CSS width the chapter asked for (None: the frames' own width).
     """
     found: list[dict[str, Any]] = []
 
@@ -74,11 +75,16 @@ def slider_placeholders(state: dict[str, Any], model_id: str) -> list[dict[str, 
         if SLIDER_CLASS in model["state"].get("_dom_classes", []):
             slider_id, stack_id = children(model)[:2]
             images = [state[i]["state"] for i in children(state[stack_id])]
+            layout = MODEL_RE.match(str(images[0].get("layout", ""))) if images else None
+            css_width = None
+            if layout and layout.group(1) in state:
+                css_width = state[layout.group(1)]["state"].get("width")
             found.append(
                 {
                     "label": state[slider_id]["state"].get("description", ""),
                     "width": max(int(image.get("width") or 0) for image in images),
                     "height": max(int(image.get("height") or 0) for image in images),
+                    "css_width": css_width,
                 }
             )
             return
@@ -92,11 +98,12 @@ def slider_placeholders(state: dict[str, Any], model_id: str) -> list[dict[str, 
 def placeholder_html(slider: dict[str, Any]) -> str:
     """Markup that takes the height the slider will take (styled in site/static/book.css)."""
     width, height = slider["width"], slider["height"]
+    css_width = html.escape(slider.get("css_width") or f"{width}px")
     image = ""
     if width > 0 and height > 0:
         image = (
             f'<div class="nnscratch-reserve-image" '
-            f'style="width: {width}px; aspect-ratio: {width} / {height}"></div>'
+            f'style="width: {css_width}; aspect-ratio: {width} / {height}"></div>'
         )
     return (
         '<div class="nnscratch-reserve" aria-hidden="true">'

@@ -31,7 +31,9 @@ def model(name: str, **state) -> dict:
     return {"model_name": name, "state": state}
 
 
-def slider_state(label: str, width: int, height: int, prefix: str = "") -> dict:
+def slider_state(
+    label: str, width: int, height: int, prefix: str = "", css_width: str | None = None
+) -> dict:
     """A widget state with one `frame_slider`: VBox(slider, Stack(Image, Image))."""
     return {
         f"{prefix}box": model(
@@ -43,8 +45,13 @@ def slider_state(label: str, width: int, height: int, prefix: str = "") -> dict:
         f"{prefix}stack": model(
             "StackModel", children=[f"IPY_MODEL_{prefix}img0", f"IPY_MODEL_{prefix}img1"]
         ),
-        f"{prefix}img0": model("ImageModel", width=str(width), height=str(height)),
-        f"{prefix}img1": model("ImageModel", width=str(width), height=str(height)),
+        f"{prefix}img0": model(
+            "ImageModel", width=str(width), height=str(height), layout=f"IPY_MODEL_{prefix}lay"
+        ),
+        f"{prefix}img1": model(
+            "ImageModel", width=str(width), height=str(height), layout=f"IPY_MODEL_{prefix}lay"
+        ),
+        f"{prefix}lay": model("LayoutModel", width=css_width, max_width="100%"),
     }
 
 
@@ -70,9 +77,15 @@ def test_sliders_inside_other_boxes_are_found_in_drawing_order(pages):
     state["outer"] = model("HBoxModel", children=["IPY_MODEL_abox", "IPY_MODEL_bbox"])
     found = pages.slider_placeholders(state, "outer")
     assert found == [
-        {"label": "first", "width": 100, "height": 50},
-        {"label": "second", "width": 200, "height": 80},
+        {"label": "first", "width": 100, "height": 50, "css_width": None},
+        {"label": "second", "width": 200, "height": 80, "css_width": None},
     ]
+
+
+def test_a_slider_shown_at_a_given_width_reserves_that_width(pages):
+    state = slider_state("wide", 400, 100, css_width="100%")
+    out = pages.reserve_widget_space(view("box"), state)
+    assert 'style="width: 100%; aspect-ratio: 400 / 100"' in out
 
 
 def test_other_widgets_and_unknown_views_are_left_alone(pages):

@@ -145,10 +145,12 @@
     }
   }
 
+  // Name, spoken value, alt text, read-only readout for one drawn slider; returns its frame
+  // once that is in place with its declared size (null before).
   function describe(element, slider) {
     var handle = element.querySelector(".noUi-handle");
     if (!handle) {
-      return false;
+      return null;
     }
     var index = Math.round(parseFloat(handle.getAttribute("aria-valuenow")));
     setAttribute(handle, "aria-label", slider.label);

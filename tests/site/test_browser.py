@@ -76,6 +76,7 @@ def test_page_loads_cleanly_and_light(
     try:
         weight, requests = harness.page_weight(visit.page)
         heaviest = harness.heaviest(visit.page)
+        fetched = [name for name, _ in visit.page.evaluate(harness.WEIGHT_JS)]
         measurements.setdefault(page_name, {}).update(bytes=weight, requests=requests)
         if page_name in CHAPTER_PAGES:
             name = Path(page_name).stem
@@ -84,6 +85,10 @@ def test_page_loads_cleanly_and_light(
         visit.close()
     assert not visit.external, f"requests that would leave 127.0.0.1: {visit.external}"
     assert not visit.errors, "\n".join(visit.errors)
+    # Font Awesome once: the theme's web fonts, not its 1.5 MB script nor the widget
+    # library's own copy of the fonts.
+    twice = [u for u in fetched if "fontawesome.js" in u or re.search(r"html-manager/.*\.woff", u)]
+    assert not twice, f"a second Font Awesome: {twice}"
     assert weight <= harness.MAX_PAGE_BYTES, (
         f"{weight / 1e6:.2f} MB fetched (at most {harness.MAX_PAGE_BYTES / 1e6:.0f} MB); "
         f"heaviest: {heaviest}"

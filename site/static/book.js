@@ -4,8 +4,9 @@
  *
  * (a) A figure shown smaller than it was drawn (a 640-pixel plot on a 343-pixel phone
  *     column shrinks its text to about half) opens at full size in a dialog when tapped,
- *     clicked, or activated with Enter or Space, and can be scrolled there. Slider frames
- *     too: each new frame is checked when it loads.
+ *     clicked, or activated with Enter or Space, and can be scrolled there; larger than
+ *     full size if its smallest text (recorded in the PNG by nnscratch.plots.to_png) would
+ *     still be under 8 px. Slider frames too: each new frame is checked when it loads.
  *
  * (b) A display equation or a table too wide for the column scrolls inside its own box
  *     (site/static/book.css); such a box takes the keyboard focus, so that it can be
@@ -28,6 +29,10 @@
     dialog.setAttribute("aria-label", "Figure at full size");
     var bar = document.createElement("div");
     bar.className = "nnscratch-zoom-bar";
+    var hint = document.createElement("span");
+    hint.className = "nnscratch-zoom-hint";
+    hint.textContent = "Full size: scroll sideways to see all of it.";
+    bar.appendChild(hint);
     var close = document.createElement("button");
     close.type = "button";
     close.className = "nnscratch-zoom-close";
@@ -48,18 +53,63 @@
     document.body.appendChild(dialog);
   }
 
+  // The smallest text of a picture drawn by nnscratch.plots.to_png, in pixels at its natural
+  // size: a PNG text chunk MIN_TEXT_KEY, before the image data. null if not recorded.
+  var MIN_TEXT_KEY = "nnscratch:min-text-px";
+
+  function smallestText(bytes) {
+    var view = new DataView(bytes);
+    for (var at = 8; at + 8 <= bytes.byteLength; ) {
+      var length = view.getUint32(at);
+      var type = String.fromCharCode.apply(null, new Uint8Array(bytes, at + 4, 4));
+      if (type === "tEXt") {
+        var text = new TextDecoder("latin1").decode(new Uint8Array(bytes, at + 8, length));
+        var parts = text.split("\0");
+        if (parts[0] === MIN_TEXT_KEY) {
+          var size = parseFloat(parts[1]);
+          return isFinite(size) ? size : null;
+        }
+      }
+      if (type === "IDAT" || type === "IEND") {
+        break;
+      }
+      at += 12 + length;
+    }
+    return null;
+  }
+
+  // Full size, and larger if the picture's smallest text would still be under 8 px.
+  var MIN_TEXT_PX = 8;
+
   function openFull(image) {
     if (!dialog) {
       makeDialog();
     }
+    var src = image.currentSrc || image.src;
     var full = document.createElement("img");
-    full.src = image.currentSrc || image.src;
+    full.src = src;
     full.alt = image.alt;
     full.width = image.naturalWidth;
     full.height = image.naturalHeight;
     dialog.querySelector(".nnscratch-zoom-scroll").replaceChildren(full);
     dialog.showModal();
     dialog.querySelector("button").focus();
+    fetch(src)
+      .then(function (response) {
+        return response.arrayBuffer();
+      })
+      .then(function (bytes) {
+        var text = smallestText(bytes);
+        if (text && text < MIN_TEXT_PX) {
+          var scale = MIN_TEXT_PX / text;
+          full.width = Math.ceil(image.naturalWidth * scale);
+          full.height = Math.ceil(image.naturalHeight * scale);
+        }
+        full.dataset.ready = "true"; // sized: the browser tests measure it then
+      })
+      .catch(function () {
+        full.dataset.ready = "true";
+      });
   }
 
   function setZoomable(image) {

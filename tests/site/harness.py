@@ -134,6 +134,7 @@ async (selector) => {
       alt: img.alt, natural: img.naturalWidth, shown: rect.width, textPx: textPx,
       shownTextPx: typeof textPx === "number" ? textPx * rect.width / img.naturalWidth : null,
       zoomable: img.classList.contains("nnscratch-zoomable"),
+      visible: img.checkVisibility({visibilityProperty: true, opacityProperty: true}),
     });
   }
   return out;

@@ -219,7 +219,9 @@ def test_slider_handles_are_large_and_stand_out_with_a_visible_focus_ring(
             page.keyboard.press("ArrowLeft")
             found = element.evaluate(CONTRAST_JS)
             where = f"slider {index} in {mode} mode: {found}"
-            assert found["width"] >= 24 and found["height"] >= 24, f"handle under 24 px: {where}"
+            # Rounded: a handle placed at a fraction of the track measures 23.99997 px.
+            size = round(found["width"], 2), round(found["height"], 2)
+            assert min(size) >= 24, f"handle under 24 px: {where}"
             assert found["handle"] >= 3 and found["handleBorder"] >= 2, f"handle: {where}"
             assert found["track"] >= 3, f"track: {where}"
             assert found["focusVisible"], f"no :focus-visible after keyboard use: {where}"

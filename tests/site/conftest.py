@@ -72,7 +72,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.section("site measurements (local server, empty cache)")
     terminalreporter.write_line(
         f"{'page':34s} {'weight':>9s} {'requests':>8s} {'shift':>6s} {'deep-link':>9s} "
-        f"{'phone':>6s} {'axe':>4s} {'text@375':>8s} {'full size':>9s}"
+        f"{'phone':>6s} {'axe':>4s} {'text@375':>8s} {'full size':>9s} {'figures':>7s}"
     )
     for page, values in sorted(measured.items()):
         megabytes = values.get("bytes")
@@ -85,11 +85,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"{_fmt(values, 'shift_phone', '.3f'):>6s} "
             f"{_fmt(values, 'axe', '.0f'):>4s} "
             f"{_fmt(values, 'text_px_phone', '.1f', ' px'):>8s} "
-            f"{_fmt(values, 'text_px_full', '.1f', ' px'):>9s}"
+            f"{_fmt(values, 'text_px_full', '.1f', ' px'):>9s} "
+            f"{values.get('sliders_in_figures', '-'):>7s}"
         )
     terminalreporter.write_line(
         "weight: bytes fetched, uncompressed; shift: cumulative layout shift (desktop, deep "
         "link below the last widget, phone); axe: WCAG 2.0/2.1 A/AA violations summed over "
         "light/dark x desktop/phone; text@375: smallest figure text as displayed on a 375 px "
-        "phone; full size: the same text in the full-size view a tap opens."
+        "phone; full size: the same text in the full-size view a tap opens; figures: "
+        "sliders placed in a numbered figure, of all sliders."
     )

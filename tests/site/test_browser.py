@@ -111,8 +111,19 @@ def test_index_is_a_titled_english_page_and_the_favicon_is_found(browser, base_u
     assert icon_ok and icon_head == b"\x00\x00\x01\x00", "no /favicon.ico (ICO header)"
 
 
+# Sliders placed as a numbered figure ({glue:figure}); counted for the summary, as the
+# chapters move their sliders into figures.
+FIGURE_NUMBERS_JS = """
+() => [...document.querySelectorAll(".nnscratch-slider")].map((slider) => {
+  const figure = slider.closest("figure");
+  const number = figure && figure.querySelector("figcaption .caption-number");
+  return number ? number.textContent.trim() : null;
+})
+"""
+
+
 @pytest.mark.parametrize("page_name", WIDGET_PAGES)
-def test_every_widget_renders(browser, base_url: str, page_name: str) -> None:
+def test_every_widget_renders(browser, base_url: str, page_name: str, measurements) -> None:
     views, sliders = harness.expected_widgets(harness.SITE, page_name)
     visit = visit_settled(browser, base_url, page_name)
     try:
@@ -121,8 +132,12 @@ def test_every_widget_renders(browser, base_url: str, page_name: str) -> None:
         rendered_sliders = page.locator(".widget-subarea .widget-slider").count()
         visible_images = page.locator(".widget-subarea img:visible").count()
         broken = page.locator(".jupyter-widgets-error-widget").count()
+        numbers = page.evaluate(FIGURE_NUMBERS_JS)
     finally:
         visit.close()
+    measurements.setdefault(page_name, {})["sliders_in_figures"] = (
+        f"{sum(n is not None for n in numbers)}/{len(numbers)}"
+    )
     assert rendered_views == views, f"{rendered_views} of {views} widget views rendered"
     assert rendered_sliders == sliders, f"{rendered_sliders} of {sliders} sliders rendered"
     assert visible_images >= sliders, f"{visible_images} images visible for {sliders} sliders"

@@ -41,6 +41,7 @@ WIDGET_STATE = re.compile(
     r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', re.S
 )
 IMG_SRC = re.compile(r'<img[^>]*\ssrc="([^"]+)"')
+STATE_SCRIPT = re.compile(r'<script[^>]* src="([^"]*_static/widgets/[^"]+\.js[^"]*)"')
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 FAILED_LINE = re.compile(r"\s*-+>\s*\d+\s+(.*\S)")  # IPython's marker in a traceback
 
@@ -219,9 +220,19 @@ def from_cache(build_dir: Path, notebooks: list[Path]) -> dict[str, dict]:
 
 
 def page_weight(html: Path) -> dict:
-    """Bytes of a built page: its HTML, the widget state embedded in it, its images."""
+    """Bytes of a built page: its HTML, its widget state, its images.
+
+    The widget state is inline or, as site/book_pages.py serves it, in a script of its own
+    (`_static/widgets/<page>.js`), which counts towards the page's total.
+    """
     text = html.read_text(encoding="utf-8")
     state = sum(len(m.encode()) for m in WIDGET_STATE.findall(text))
+    state_files = 0
+    for src in set(STATE_SCRIPT.findall(text)):
+        target = (html.parent / src.split("?")[0]).resolve()
+        if target.is_file():
+            state_files += target.stat().st_size
+    state += state_files
     images = 0
     for src in set(IMG_SRC.findall(text)):
         if src.startswith(("data:", "http:", "https:")):
@@ -234,7 +245,7 @@ def page_weight(html: Path) -> dict:
         "html_bytes": html_bytes,
         "widget_state_bytes": state,
         "image_bytes": images,
-        "total_bytes": html_bytes + images,
+        "total_bytes": html_bytes + state_files + images,
         "widgets": text.count("application/vnd.jupyter.widget-view+json"),
     }
 

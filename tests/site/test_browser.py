@@ -119,8 +119,7 @@ def test_index_is_a_titled_english_page_and_the_favicon_is_found(browser, base_u
     assert icon_ok and icon_head == b"\x00\x00\x01\x00", "no /favicon.ico (ICO header)"
 
 
-# Sliders placed as a numbered figure ({glue:figure}); counted for the summary, as the
-# chapters move their sliders into figures.
+# Every slider sits in a numbered figure with a caption ({glue:figure}), like static figures.
 FIGURE_NUMBERS_JS = """
 () => [...document.querySelectorAll(".nnscratch-slider")].map((slider) => {
   const figure = slider.closest("figure");
@@ -150,6 +149,7 @@ def test_every_widget_renders(browser, base_url: str, page_name: str, measuremen
     assert rendered_sliders == sliders, f"{rendered_sliders} of {sliders} sliders rendered"
     assert visible_images >= sliders, f"{visible_images} images visible for {sliders} sliders"
     assert broken == 0, f"{broken} widgets show the widget library's error box"
+    assert all(numbers), f"sliders outside a numbered figure (glue:figure): {numbers}"
 
 
 def _slider_parts(page, index: int):

@@ -36,7 +36,7 @@ import pytest
 from support import ROOT, SCREENSHOTS, WIDGET_MIME, chapter_with_slider
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [  # as in tests/site/conftest.py
+CHROMIUM_ARGS = [  # as in tests/site/harness.py (test folders import nothing from each other)
     "--headless",
     "--no-sandbox",
     "--disable-gpu",

@@ -61,6 +61,11 @@ def test_bad_labels_raise():
     logits = Tensor(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"\[0, 2\]"):
         CrossEntropyLoss()(logits, np.array([0, 3]))
+    # Negative labels too, whatever their integer type (one unsigned pass checks both ends).
+    for dtype in (np.int8, np.int32, np.int64):
+        with pytest.raises(ValueError, match=r"\[0, 2\], got \[-1, 1\]"):
+            CrossEntropyLoss()(logits, np.array([1, -1], dtype=dtype))
+    assert np.isfinite(CrossEntropyLoss()(logits, np.array([0, 2], dtype=np.uint8)).data)
     with pytest.raises(ValueError, match="integer"):
         CrossEntropyLoss()(logits, np.array([0.5, 1.0]))
 

@@ -54,12 +54,15 @@ def keep_mask(
 
     `p = 0` keeps everything and `p = 1` drops everything, without drawing.
     """
-    p = check_p(p)
+    return _keep_mask(shape, check_p(p), rng, _float_type(dtype))
+
+
+def _keep_mask(shape, p: float, rng: np.random.Generator, ftype: type) -> np.ndarray:
+    """`keep_mask` for a `p` already checked and a float type (no checks: called per step)."""
     if p == 0.0:
         return np.ones(shape, dtype=bool)
     if p == 1.0:
         return np.zeros(shape, dtype=bool)
-    ftype = _float_type(dtype)
     if ftype not in (np.float32, np.float64):  # float16: rng.random has no such dtype
         ftype = np.float32
     return rng.random(shape, dtype=ftype) < ftype(1.0 - p)
@@ -67,8 +70,11 @@ def keep_mask(
 
 def inverted_scale(p: float, dtype=np.float32) -> np.floating:
     """`1 / (1 - p)` in `dtype`, the factor on survivors; 0 for `p = 1` (nothing survives)."""
-    ftype = _float_type(dtype)
-    p = check_p(p)
+    return _inverted_scale(check_p(p), _float_type(dtype))
+
+
+def _inverted_scale(p: float, ftype: type) -> np.floating:
+    """`inverted_scale` for a `p` already checked and a float type."""
     return ftype(0.0) if p == 1.0 else ftype(1.0) / ftype(1.0 - p)
 
 
@@ -122,7 +128,12 @@ def apply_mask(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
     x = np.asarray(x)
     if mask.shape != x.shape:
         raise ValueError(f"mask shape {mask.shape} does not match input shape {x.shape}")
-    out = np.multiply(x, _float_type(x.dtype)(scale))
+    return _apply_mask(x, mask, _float_type(x.dtype)(scale))
+
+
+def _apply_mask(x: np.ndarray, mask: np.ndarray, scale: np.floating) -> np.ndarray:
+    """`apply_mask` for matching shapes and a scale already in `x`'s float type."""
+    out = np.multiply(x, scale)
     out *= mask  # a dropped element becomes exactly 0 (finite inputs)
     return out
 
@@ -153,9 +164,11 @@ def dropout_forward(
     x = np.asarray(x)
     if not training or p == 0.0 or x.size == 0:
         return x, DropoutCache(None, 1.0)
-    mask = keep_mask(x.shape, p, rng, x.dtype)
-    scale = inverted_scale(p, x.dtype)
-    return apply_mask(x, mask, scale), DropoutCache(mask, scale)
+    # `p` is checked once, above; the helpers below skip the public functions' checks.
+    ftype = _float_type(x.dtype)
+    mask = _keep_mask(x.shape, p, rng, ftype)
+    scale = _inverted_scale(p, ftype)
+    return _apply_mask(x, mask, scale), DropoutCache(mask, scale)
 
 
 def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:

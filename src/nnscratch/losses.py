@@ -75,7 +75,8 @@ class CrossEntropyLoss:
         ):
             raise ValueError(f"CrossEntropyLoss needs integer labels, got dtype {labels.dtype}")
         labels = labels.astype(np.intp, copy=False)
-        if labels.size and (labels.min() < 0 or labels.max() >= z.shape[1]):
+        # One pass for both ends: seen as unsigned, a negative label is a huge number.
+        if labels.size and labels.view(np.uintp).max() >= z.shape[1]:
             raise ValueError(
                 f"labels must be in [0, {z.shape[1] - 1}], got [{labels.min()}, {labels.max()}]"
             )

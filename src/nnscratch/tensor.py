@@ -62,10 +62,12 @@ class Tensor:
         """
         out = cls(data)
         parents = tuple(parents)
-        if any(p.requires_grad for p in parents):
-            out.requires_grad = True
-            out._parents = parents
-            out._backward = backward
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._backward = backward
+                break
         return out
 
     def accumulate(self, grad: np.ndarray) -> None:
@@ -88,9 +90,10 @@ class Tensor:
                     f"backward() needs `grad` for a non-scalar tensor of shape {self.data.shape}"
                 )
             grad = np.ones_like(self.data)
-        grad = np.asarray(grad, dtype=self.data.dtype)
-        if grad.shape != self.data.shape:
-            raise ValueError(f"grad has shape {grad.shape}, expected {self.data.shape}")
+        else:
+            grad = np.asarray(grad, dtype=self.data.dtype)
+            if grad.shape != self.data.shape:
+                raise ValueError(f"grad has shape {grad.shape}, expected {self.data.shape}")
 
         # Topological order: every node is listed after all of its parents (iterative
         # depth-first post-order, so deep graphs cannot hit a recursion limit). Leaves

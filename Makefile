@@ -156,7 +156,7 @@ lab: $(LAB_DONE) $(ASSETS_DONE) $(FRESH_CACHE)
 
 # Speed of nnscratch against raw NumPy and PyTorch CPU, the book's execution and build times,
 # and the built site's first paint and slider times on a throttled network (benchmarks/
-# bench_site.py, on _build/html from `make book`): prints the tables and PASS/MISS lines, writes
+# bench_site.py, on the site the book section just built): prints the tables and PASS/MISS lines, writes
 # _build/bench.json, regenerates benchmarks/README.md's results and benchmarks/ratios.png.
 # BENCH_ARGS passes options, e.g. BENCH_ARGS=--skip-book (see benchmarks/run.py --help).
 BENCH_DONE := $(VENV)/.bench-installed
@@ -164,7 +164,7 @@ $(BENCH_DONE): $(SETUP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
 	touch $@
 
-bench: $(BENCH_DONE) $(ASSETS_DONE)
+bench: $(BENCH_DONE) $(ASSETS_DONE) $(NPM_DONE) chromium
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 # The logo, favicon and cover figure, drawn with nnscratch.plots (commit what it writes).

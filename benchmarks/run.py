@@ -26,6 +26,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,7 +40,11 @@ ROOT = HERE.parent
 README = HERE / "README.md"
 PLOT = HERE / "ratios.png"
 OUTPUT = ROOT / "_build" / "bench.json"
+# The book section's clean build is kept here, so that the site section measures the site
+# just built from these sources (a fresh clone has no `_build/html`).
+BENCH_BOOK = ROOT / "_build" / "bench-book"
 BATCHES = (2, 64, 256)
+EPOCH_PROCESSES = 3  # the epoch worker runs this many times; see `run_epoch`
 SHAPE = "256x1024"  # the shape the dropout target is stated for
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 BUILDS = [("clean_build", "clean build"), ("cached_rebuild", "cached rebuild (`--all`)")]
@@ -69,13 +74,13 @@ def worker(script: str, args: list[str], threads: int, env: dict | None = None) 
 def side_by_side(script: str, numpy_side: list[str], args: argparse.Namespace) -> dict:
     """Run a worker for the NumPy-side contenders and PyTorch; merge their JSON.
 
-    With one thread per library (the default) all contenders share one process and take
-    turns, so changing load from elsewhere affects them alike. With more threads, PyTorch
-    runs in a process of its own, so that its thread pool and OpenBLAS's do not compete.
+    The NumPy-side contenders share one process and take turns, so changing load from
+    elsewhere affects them alike. PyTorch runs in a process of its own: loaded next to them,
+    it changes their times (its thread pool and allocator; at batch 2 the ratio of nnscratch
+    to the floor moved by about 0.03 with PyTorch imported), and a reader of nnscratch does
+    not have it loaded.
     """
     repeats = ["--repeats", str(args.repeats)]
-    if args.threads == 1:
-        return worker(script, ["--impl", *numpy_side, "torch", *repeats, "--threads", "1"], 1)
     threads = ["--threads", str(args.threads)] if args.threads else []
     merged: dict = {}
     for impls in (numpy_side, ["torch"]):
@@ -161,9 +166,22 @@ EPOCH_COLUMNS = [
 
 
 def run_epoch(args: argparse.Namespace) -> dict:
+    """Epoch times from `EPOCH_PROCESSES` fresh processes, their repeats pooled.
+
+    One process's times carry its own luck of memory placement: on this machine the same
+    nnscratch epoch at batch 2 runs in 220 ms in one process and 232 ms in the next, while
+    the floor stays within a few ms. Pooling the repeats of several processes (and taking the
+    median of the per-repeat ratios) measures the typical process, not one draw.
+    """
     metric = metric_of(args)
     numpy_side = [impl for impl, _ in EPOCH_COLUMNS if impl != "torch"]
     epoch = side_by_side("bench_epoch.py", numpy_side, args)
+    for _ in range(EPOCH_PROCESSES - 1):
+        more = side_by_side("bench_epoch.py", numpy_side, args)
+        for impl, per_batch in more["times"].items():
+            for b, times in per_batch.items():
+                for key, values in times.items():
+                    epoch["times"][impl][b][key] += values
     return {
         "versions": epoch["info"],
         "check": epoch["check"],
@@ -220,7 +238,8 @@ def epoch_table(e: dict, r: dict) -> str:
     lines = [
         "**Training epoch**: 784-256-10 MLP, inverted dropout p = 0.5, cross-entropy, SGD "
         f"(lr 0.1), 4,000 digits, float32; milliseconds of {metric} per epoch, min / median "
-        f"of {r['repeats']}. Ratios are medians of per-repeat ratios.",
+        f"of {r['repeats']} repeats in each of {EPOCH_PROCESSES} fresh processes. Ratios are "
+        "medians of the per-repeat ratios.",
         "",
         "| batch | "
         + " | ".join(label for _, label in EPOCH_COLUMNS)
@@ -290,8 +309,10 @@ def dropout_table(d: dict, r: dict) -> str:
 
 
 def run_book(args: argparse.Namespace) -> dict:
-    extra = ["--from-cache", str(args.book_from_cache)] if args.book_from_cache else []
-    return worker("bench_book.py", extra, 0)
+    if args.book_from_cache:
+        return worker("bench_book.py", ["--from-cache", str(args.book_from_cache)], 0)
+    shutil.rmtree(BENCH_BOOK, ignore_errors=True)  # a clean build, every time
+    return worker("bench_book.py", ["--keep", str(BENCH_BOOK)], 0)
 
 
 def book_total(book: dict) -> float:
@@ -378,10 +399,14 @@ def book_table(book: dict, r: dict) -> str:
 
 
 def run_site(args: argparse.Namespace) -> dict:
-    """The built site's pages on a throttled network (bench_site.py), if there is a site."""
-    if not (ROOT / "_build" / "html" / "index.html").is_file():
-        return {"missing": "no built site in _build/html: run make book first"}
-    return worker("bench_site.py", [], 0)
+    """The site's pages on a throttled network (bench_site.py).
+
+    Measures the site the book section just built (`BENCH_BOOK`), else `make book`'s.
+    """
+    for site in (BENCH_BOOK / "_build" / "html", ROOT / "_build" / "html"):
+        if (site / "index.html").is_file():
+            return {**worker("bench_site.py", ["--site", str(site)], 0), "site": str(site)}
+    return {"missing": "no built site (run the book section, or make book first)"}
 
 
 def site_verdicts(site: dict, r: dict) -> list[dict]:
@@ -394,7 +419,8 @@ def site_table(site: dict, r: dict) -> str:
     if "missing" in site:
         return f"**The site**: {site['missing']}."
     lines = [
-        "**The site** over Chromium's emulated 10 Mbit/s, 40 ms network, empty cache, 1280 px; "
+        f"**The site** (`{Path(site['site']).relative_to(ROOT)}`) over Chromium's emulated "
+        "10 Mbit/s, 40 ms network, empty cache, 1280 px; "
         f"median of {site['repeats']} loads, wall-clock seconds (load average "
         f"{site['load_average_before']:.1f} before).",
         "",
@@ -440,7 +466,7 @@ SECTIONS = [
     ),
     Section(
         "site",
-        "the site on a 10 Mbit/s, 40 ms network (needs make book)",
+        "the site on a 10 Mbit/s, 40 ms network (the site the book section built)",
         run_site,
         site_verdicts,
         site_table,

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import lab_notebooks
 import nbformat
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "site"))
-import lab_notebooks  # noqa: E402
 
 
 def write(path: Path, *sources: str, output: str | None = None) -> None:

@@ -7,15 +7,9 @@ build, by tests/notebooks/.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import nbformat
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "site"))
-import standalone_notebook as sn  # noqa: E402
+import standalone_notebook as sn
 
 
 class FakeBook:

@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
+import standalone_notebook
 from support import CHAPTERS, CLOSURE_SCRIPT, ROOT, MinimalKernel, run
-
-sys.path.insert(0, str(ROOT / "site"))
-import standalone_notebook  # noqa: E402
 
 # MyST as it shows when a Markdown renderer does not know it. In nbconvert's Markdown output the
 # syntax is verbatim; in its HTML (mistune), a role becomes `{name}<code>`, a directive fence a

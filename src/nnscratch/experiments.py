@@ -29,7 +29,9 @@ from .dropout import Dropout, GaussianDropout, TestTimeScaledDropout, UnscaledDr
 from .functional import check_p
 from .nn import Linear, Module, ReLU, Sequential
 from .pool import SINGLE_THREAD_ENV, FitJob, fit_job, run_many, stop_workers
+from .seeds import seed_sequence
 from .stacked import Member, StackedMLP
+from .train import TrainingDiverged
 
 __all__ = [
     "SINGLE_THREAD_ENV",
@@ -49,6 +51,7 @@ __all__ = [
     "stop_workers",
     "train_mlp",
     "train_runs",
+    "TrainingDiverged",
 ]
 
 DROPOUT_VARIANTS = {
@@ -196,8 +199,9 @@ def run_generators(
     seed: int,
 ) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
     """The three independent generators a run with this seed draws from, in this order:
-    initial weights, mini-batch order, dropout masks."""
-    init_ss, order_ss, mask_ss = np.random.SeedSequence(seed).spawn(3)
+    initial weights, mini-batch order, dropout masks. They come from the book's seed set
+    (`seeds.seed_sequence`), so `NNSCRATCH_SEED_SET` redraws every run."""
+    init_ss, order_ss, mask_ss = seed_sequence(seed).spawn(3)
     return tuple(np.random.default_rng(s) for s in (init_ss, order_ss, mask_ss))
 
 
@@ -426,6 +430,13 @@ def _train_stack(configs: Sequence[MLPConfig], dtype=np.float32) -> list[RunResu
             losses, logits = stack.step(X[idx], target[idx])
             total_loss += losses * idx.shape[1]
             correct += np.sum(logits.argmax(axis=2) == y[idx], axis=1)
+        diverged = np.flatnonzero(~np.isfinite(total_loss))
+        if diverged.size:
+            i = int(diverged[0])
+            raise TrainingDiverged(
+                f"run diverged: its training loss is {total_loss[i] / n} in epoch {epoch} of "
+                f"{first.epochs}; lower its learning rate. The run: {configs[i]!r}"
+            )
         log["train_loss"].append(total_loss / n)
         log["train_acc_running"].append(correct / n)
         if epoch % every and epoch != first.epochs:

@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .seeds import book_rng
+
 
 def accuracy_se(acc: float, n: int) -> float:
     """Binomial standard error of an accuracy `acc` measured on `n` examples."""
@@ -120,7 +122,8 @@ def paired_bootstrap(
             from the same seed (paired runs), and column `i` from the same digit.
         n_boot: bootstrap replicates.
         level: coverage of the interval, e.g. 0.95.
-        rng: generator for the resampling (a fixed default, so results repeat).
+        rng: generator for the resampling (default: a fixed one of the book's seed set, so
+            results repeat).
 
     Each replicate draws `seeds` rows and `N` columns with replacement and averages the
     per-digit differences over the drawn cells; the interval is the central `level` part of
@@ -174,7 +177,8 @@ def paired_bootstrap_mean(
             gives the accuracy on the digits each method keeps. None: every digit counts once.
         n_boot: bootstrap replicates.
         level: coverage of the interval, e.g. 0.95.
-        rng: generator for the resampling (a fixed default, so results repeat).
+        rng: generator for the resampling (default: a fixed one of the book's seed set, so
+            results repeat).
 
     Each replicate draws `seeds` rows and `N` columns with replacement (the same draws for A
     and B, which keeps the pairs together) and recomputes both statistics on the drawn cells;
@@ -204,7 +208,7 @@ def paired_bootstrap_mean(
         raise ValueError(f"n_boot must be an integer >= 100, got {n_boot!r}")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng = book_rng(0) if rng is None else rng
     (w_a, w_b), (seeds, n) = weights, a.shape
     # Numerators and denominators of both sides; a replicate weights cell (s, i) by how often
     # seed s and digit i were drawn.

@@ -1,5 +1,7 @@
 """experiments: configs, digit selection, train_runs and RunResult."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -14,7 +16,7 @@ from nnscratch.experiments import (
     train_runs,
 )
 from nnscratch.nn import Dropout, GaussianDropout, Linear, UnscaledDropout
-from nnscratch.train import evaluate
+from nnscratch.train import TrainingDiverged, evaluate
 
 # Small enough that a run takes a fraction of a second: 7x7 digits, 16 hidden units.
 TINY = dict(hidden=(16,), pool=4, n_train=100, epochs=2, batch_size=10)
@@ -181,3 +183,13 @@ def test_initial_model_is_where_the_runner_starts():
         np.testing.assert_allclose(trained, initial, atol=1e-6)
     other = initial_model(MLPConfig(p=0.5, **dict(TINY, seed=1)))
     assert not np.array_equal(other.parameters()[0].data, start[0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow, on the way to inf
+def test_a_diverging_run_is_an_error_that_names_it_and_its_epoch():
+    good = MLPConfig(hidden=(32,), pool=4, n_train=100, epochs=4, lr=0.1, loss="mse", seed=0)
+    bad = replace(good, p=0.5, lr=100.0, seed=1)  # a stack of its own (another lr)
+    named = r"epoch \d of 4.*MLPConfig\(.*p=0\.5.*lr=100\.0.*seed=1"
+    with pytest.raises(TrainingDiverged, match=named):
+        train_runs([good, bad], processes=1)
+    train_runs([good], processes=1)  # the good run alone trains

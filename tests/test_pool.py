@@ -12,6 +12,7 @@ from nnscratch.data import two_moons
 from nnscratch.losses import CrossEntropyLoss
 from nnscratch.nn import Dropout, Linear, ReLU, Sequential
 from nnscratch.pool import SINGLE_THREAD_ENV, FitJob, fit_job, run_many, stop_workers
+from nnscratch.train import TrainingDiverged
 
 
 def square(x: float) -> float:
@@ -115,3 +116,12 @@ def test_fit_job_passes_max_norm_to_sgd():
     model, _ = fit_job(job)
     norms = np.concatenate([np.linalg.norm(m.weight.data, axis=1) for m in model[::3]])
     assert norms.max() <= 0.5 * (1 + 1e-6) and np.isclose(norms, 0.5, rtol=1e-5).any()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow, on the way to inf
+def test_a_diverging_fit_job_names_the_job():
+    X, y = two_moons(64, noise=0.1, rng=np.random.default_rng(0))
+    model = Sequential([Linear(2, 16, rng=np.random.default_rng(1)), ReLU(), Linear(16, 2)])
+    job = FitJob(model, CrossEntropyLoss(), (X, y), lr=1e8, epochs=5, batch_size=8)
+    with pytest.raises(TrainingDiverged, match=r"epoch \d of 5.*The run: FitJob\("):
+        fit_job(job)

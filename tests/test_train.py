@@ -7,7 +7,7 @@ from nnscratch.data import load_tinymnist, one_hot, to_float
 from nnscratch.losses import CrossEntropyLoss, MSELoss
 from nnscratch.nn import Dropout, Flatten, Linear, ReLU, Sequential
 from nnscratch.optim import SGD
-from nnscratch.train import History, evaluate, fit
+from nnscratch.train import History, TrainingDiverged, evaluate, fit
 
 
 def source_network(rng):
@@ -128,3 +128,18 @@ def test_bad_epochs(digits):
     model = source_network(np.random.default_rng(0))
     with pytest.raises(ValueError, match="epochs"):
         fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), (X, y), epochs=-1)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow, on the way to inf
+def test_a_diverging_run_names_the_epoch(digits):
+    X, y, _, _ = digits
+    model = source_network(np.random.default_rng(0))
+    with pytest.raises(TrainingDiverged, match=r"not finite in epoch \d+ of 5 \(lr=100.0\)"):
+        fit(
+            model,
+            MSELoss(),
+            SGD(model.parameters(), lr=100.0),
+            (X[:200], one_hot(y[:200], 10)),
+            epochs=5,
+            progress=False,
+        )

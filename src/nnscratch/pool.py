@@ -35,7 +35,7 @@ import numpy as np
 
 from .nn import Module
 from .optim import SGD
-from .train import History, fit
+from .train import History, TrainingDiverged, fit
 
 # Each of these caps one BLAS/OpenMP implementation at one thread in the workers.
 SINGLE_THREAD_ENV = {
@@ -87,18 +87,21 @@ def fit_job(job: FitJob) -> tuple[Module, History]:
         # In this process: work on copies, so the result does not depend on where it ran.
         job = pickle.loads(pickle.dumps(job))
     optimizer = SGD(job.model.parameters(), lr=job.lr, momentum=job.momentum, max_norm=job.max_norm)
-    history = fit(
-        job.model,
-        job.loss_fn,
-        optimizer,
-        job.train,
-        job.test,
-        epochs=job.epochs,
-        batch_size=job.batch_size,
-        rng=job.rng,
-        progress=False,
-        eval_train=job.eval_train,
-    )
+    try:
+        history = fit(
+            job.model,
+            job.loss_fn,
+            optimizer,
+            job.train,
+            job.test,
+            epochs=job.epochs,
+            batch_size=job.batch_size,
+            rng=job.rng,
+            progress=False,
+            eval_train=job.eval_train,
+        )
+    except TrainingDiverged as error:
+        raise TrainingDiverged(f"{error}. The run: {job!r}") from None
     return job.model, history
 
 
@@ -213,6 +216,8 @@ def stop_workers() -> None:
 def _call(fn: Callable[[Any], Any], i: int, config: Any) -> Any:
     try:
         return fn(config)
+    except TrainingDiverged:
+        raise  # its message already names the run, its config and the epoch
     except Exception as err:
         raise RuntimeError(f"run {i} failed with config {config!r}: {err!r}") from err
 
@@ -220,6 +225,8 @@ def _call(fn: Callable[[Any], Any], i: int, config: Any) -> Any:
 def _result(future, i: int, config: Any) -> Any:
     try:
         return future.result()
+    except TrainingDiverged:
+        raise  # its message already names the run, its config and the epoch
     except Exception as err:
         raise RuntimeError(f"run {i} failed with config {config!r}: {err!r}") from err
 

@@ -18,6 +18,11 @@ from .optim import SGD
 from .tensor import Tensor
 
 
+class TrainingDiverged(FloatingPointError):
+    """A run's loss or output stopped being a finite number: its learning rate is too high for
+    it (or its data holds NaN). The message names the run and the epoch."""
+
+
 @dataclass
 class History:
     """Per-epoch records of one training run (index 0 is after the first epoch).
@@ -99,12 +104,17 @@ def fit(
     labels_train = _labels(y_train)
     history = History()
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
-    for _ in bar:
+    for epoch in bar:
         model.train()
         total_loss = correct = seen = 0.0
         for X_b, y_b in batches(X_train, y_train, batch_size, rng):
             optimizer.zero_grad()
             y_hat = model(Tensor(X_b))
+            if not np.isfinite(y_hat.data).all():
+                raise TrainingDiverged(
+                    f"training diverged: the network's output is not finite in epoch "
+                    f"{epoch + 1} of {epochs} (lr={optimizer.lr}); lower the learning rate"
+                )
             loss = loss_fn(y_hat, y_b)
             loss.backward()
             optimizer.step()

@@ -15,6 +15,10 @@ tests/site/), in this book's files rather than in the installed theme:
 - Accessibility. The "Show code cell source" toggle loses an `aria-label` that hid its
   visible text; bibliography entries become list items (`doc-biblioentry` is a deprecated
   role that a `role="list"` may not contain).
+- Builds that recover. A build that fails still runs the theme's `build-finished` handler,
+  which copies the logo to `_static` before any build step has made that folder, so the logo
+  became a *file* named `_static` and every later build failed on it. `_static` is made a
+  folder first (and such a file from an older build is removed).
 - `index.html` is a titled page in English that forwards to the first page (a bare
   `<meta>` redirect has neither).
 
@@ -321,7 +325,19 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
     Path(app.outdir, "index.html").write_text(page, encoding="utf-8")
 
 
+def static_folder(app: Sphinx, *_: Any) -> None:
+    """Make `_static` in the output a folder, removing a file of that name if one is there."""
+    static = Path(app.outdir, "_static")
+    if static.is_file() or static.is_symlink():
+        static.unlink()
+    static.mkdir(parents=True, exist_ok=True)
+
+
 def setup(app: Sphinx) -> dict:
+    # Before anything is written, and before the theme's logo copy at the end of a build
+    # (priority 500), even one that failed.
+    app.connect("builder-inited", static_folder)
+    app.connect("build-finished", static_folder, priority=100)
     # After myst-nb's own html-page-context handler (priority 500), which adds the state.
     app.connect("html-page-context", move_widget_state, priority=900)
     app.connect("html-page-context", size_static_images, priority=900)

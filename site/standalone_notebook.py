@@ -67,6 +67,20 @@ def glue(name, value, display=True):
     if display:
         IPython.display.display(value)'''
 
+# The first code cell of every download: one BLAS thread, as the book's Makefile sets, before
+# NumPy is imported (OpenBLAS reads the variable once, when NumPy loads it).
+SETUP_CELL = """\
+# One BLAS thread, set before NumPy is imported, as the book's Makefile does: the book multiplies
+# small matrices, where more threads cost more in synchronisation than they gain.
+# On one machine every number comes out the same on every run. On another processor the last
+# digits of some numbers differ (its BLAS kernel rounds float32 sums in another order), and so
+# may a few digits of the text's numbers; every check in this notebook holds all the same: the
+# book's CI runs them on two independent sets of seeds (NNSCRATCH_SEED_SET=0 and 1).
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")"""
+
 CHECK_HEADER = "# Check (hidden on the book's website): asserts what the text says."
 HIDDEN_HEADER = "# Hidden on the book's website: computes what the text or a figure shows."
 
@@ -357,10 +371,13 @@ class Converter:
                     cell.source = cell.source.replace(REFERENCES_HERE, references)
 
         head = [self._markdown(self.intro)] if self.intro else []
+        first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), 0)
         if self.uses_glue:
-            first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), 0)
             shim = nbformat.v4.new_code_cell(GLUE_SHIM, metadata={"tags": ["glue-stand-in"]})
             cells.insert(first_code, shim)
+        if any(c.cell_type == "code" for c in cells):
+            setup = nbformat.v4.new_code_cell(SETUP_CELL, metadata={"tags": ["blas-setup"]})
+            cells.insert(first_code, setup)
         cells = head + cells
         for index, cell in enumerate(cells):
             digest = hashlib.sha1(cell.source.encode()).hexdigest()[:8]

@@ -94,10 +94,18 @@ def notebook(*cells: tuple[str, str] | tuple[str, str, dict]) -> nbformat.Notebo
     )
 
 
-def convert(nb: nbformat.NotebookNode, book: FakeBook | None = None, **options):
+def convert(
+    nb: nbformat.NotebookNode, book: FakeBook | None = None, keep_setup: bool = False, **options
+):
+    """The standalone notebook of `nb`; without its first code cell (the BLAS set-up cell
+    that every download opens with) unless `keep_setup`."""
     book = book or FakeBook()
     result = sn.convert(nb, book, **options)
     nbformat.validate(result)
+    code = [i for i, c in enumerate(result.cells) if c.cell_type == "code"]
+    if code and not keep_setup:
+        assert result.cells[code[0]].source == sn.SETUP_CELL
+        del result.cells[code[0]]
     return result, book
 
 
@@ -128,12 +136,13 @@ def test_a_glued_figure_is_shown_by_a_code_cell_where_it_stood() -> None:
             "The caption, with $p$.\n```\n\nAfter.",
         ),  # fmt: skip
     )
-    result, book = convert(source, intro="Where the book lives.")
+    result, book = convert(source, keep_setup=True, intro="Where the book lives.")
     assert not book.warnings  # a glued widget (a slider) needs no static stand-in here
     kinds = [c.cell_type for c in result.cells]
-    assert kinds == ["markdown", "code", "code", "markdown", "code", "markdown"]
-    intro, shim, imports, before, figure, caption = result.cells
+    assert kinds == ["markdown", "code", "code", "code", "markdown", "code", "markdown"]
+    intro, setup, shim, imports, before, figure, caption = result.cells
     assert intro.source == "Where the book lives."
+    assert setup.source == sn.SETUP_CELL
     assert "def glue(name, value, display=True)" in shim.source
     assert "myst_nb" not in imports.source.replace("(from the package myst_nb)", "")
     assert imports.source.startswith("import numpy as np\n\nglue(")
@@ -142,6 +151,27 @@ def test_a_glued_figure_is_shown_by_a_code_cell_where_it_stood() -> None:
     assert caption.source.startswith("**Fig. 5.** The caption, with $p$.")
     assert "Ten digits." in caption.source and "<details>" in caption.source
     assert before.source == "Before." and caption.source.endswith("</details>\n\nAfter.")
+
+
+def test_the_first_code_cell_sets_one_blas_thread_before_numpy_is_imported() -> None:
+    result, _ = convert(
+        notebook(("md", "Text."), ("code", "import numpy as np\nx = 1")), keep_setup=True
+    )
+    first = next(c for c in result.cells if c.cell_type == "code")
+    assert first.source == sn.SETUP_CELL
+    assert 'os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")' in first.source
+    assert "numpy" not in first.source.split("import os")[1]  # nothing imports NumPy first
+    assert "last" in first.source and "digits" in first.source  # says what differs elsewhere
+    namespace: dict = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+        exec(first.source, namespace)
+        import os
+
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    # A notebook with no code needs no set-up cell.
+    bare, _ = convert(notebook(("md", "Only text.")))
+    assert all(c.cell_type == "markdown" for c in bare.cells)
 
 
 def test_the_glue_stand_in_keeps_values_and_displays_them_when_asked(capsys) -> None:

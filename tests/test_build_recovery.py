@@ -74,7 +74,8 @@ def small_book(tmp_path: Path) -> Path:
     (book / "intro.md").write_text(INTRO, encoding="utf-8")
     (book / "raising.md").write_text(RAISING, encoding="utf-8")
     (book / "toc_fail.yml").write_text(toc("raising"), encoding="utf-8")
-    (book / "toc_ok.yml").write_text(toc(), encoding="utf-8")
+    (book / "other.md").write_text("# Another page\n\nIt builds too.\n", encoding="utf-8")
+    (book / "toc_ok.yml").write_text(toc("other"), encoding="utf-8")
     return book
 
 

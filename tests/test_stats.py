@@ -5,7 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from nnscratch.stats import accuracy_se, mcnemar, paired_bootstrap, paired_bootstrap_mean
+from nnscratch.stats import (
+    BootstrapCI,
+    accuracy_se,
+    mcnemar,
+    paired_bootstrap,
+    paired_bootstrap_mean,
+    verdict,
+)
 
 
 def pair(only_a: int, only_b: int, both: int = 50, neither: int = 10):
@@ -171,3 +178,11 @@ def test_mean_bootstrap_rejects_bad_input():
         paired_bootstrap_mean(x, x, n_boot=10)
     with pytest.raises(ValueError, match="level"):
         paired_bootstrap_mean(x, x, level=0.0)
+
+
+def test_verdict_words_follow_the_interval():
+    words = dict(above="a gain", below="a loss")
+    assert verdict(BootstrapCI(0.02, 0.01, 0.03, 0.95), **words) == "a gain"
+    assert verdict(BootstrapCI(-0.02, -0.03, -0.01, 0.95), **words) == "a loss"
+    assert verdict(BootstrapCI(0.01, -0.01, 0.03, 0.95), **words) == "no difference we can detect"
+    assert verdict(BootstrapCI(0.0, 0.0, 0.01, 0.95), **words, neither="none") == "none"

@@ -107,6 +107,24 @@ class BootstrapCI(NamedTuple):
         return 1 if self.low > 0 else -1 if self.high < 0 else 0
 
 
+def verdict(
+    ci: BootstrapCI, above: str, below: str, neither: str = "no difference we can detect"
+) -> str:
+    """The words for what an interval shows, for a verdict glued into the text.
+
+    Where the evidence is weak (an interval whose sign can change with the seeds), the text
+    does not fix the verdict in advance: it glues the words this function picks, beside the
+    interval they come from.
+
+    Args:
+        ci: the interval of a difference A - B.
+        above: the words when the whole interval is above 0 (e.g. "a gain").
+        below: the words when it is below 0 (e.g. "a loss").
+        neither: the words when it contains 0.
+    """
+    return above if ci.sign == 1 else below if ci.sign == -1 else neither
+
+
 def paired_bootstrap(
     correct_a,
     correct_b,

@@ -143,3 +143,19 @@ def test_a_diverging_run_names_the_epoch(digits):
             epochs=5,
             progress=False,
         )
+
+
+def test_non_finite_targets_are_a_data_error_not_a_divergence(digits):
+    X, y, _, _ = digits
+    model = source_network(np.random.default_rng(0))
+    targets = one_hot(y[:64], 10)
+    targets[3, 2] = np.nan
+    with pytest.raises(ValueError, match="target contains NaN"):
+        fit(
+            model,
+            MSELoss(),
+            SGD(model.parameters(), lr=0.1),
+            (X[:64], targets),
+            epochs=1,
+            progress=False,
+        )

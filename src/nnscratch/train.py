@@ -110,12 +110,15 @@ def fit(
         for X_b, y_b in batches(X_train, y_train, batch_size, rng):
             optimizer.zero_grad()
             y_hat = model(Tensor(X_b))
-            if not np.isfinite(y_hat.data).all():
+            try:
+                loss = loss_fn(y_hat, y_b)  # checks that its inputs are finite
+            except ValueError:
+                if np.isfinite(y_hat.data).all():
+                    raise  # bad targets, not a diverged network
                 raise TrainingDiverged(
                     f"training diverged: the network's output is not finite in epoch "
                     f"{epoch + 1} of {epochs} (lr={optimizer.lr}); lower the learning rate"
-                )
-            loss = loss_fn(y_hat, y_b)
+                ) from None
             loss.backward()
             optimizer.step()
             total_loss += float(loss.data) * len(X_b)

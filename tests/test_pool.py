@@ -4,6 +4,7 @@ and FitJob for networks built in a notebook."""
 import math
 import os
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,10 +40,23 @@ def worker_token(_: object) -> tuple[int, str]:
     return os.getpid(), PROCESS_TOKEN
 
 
-def test_run_many_keeps_its_workers_between_calls():
-    first = set(run_many(worker_token, range(8), processes=2))
+def worker_token_once_all_started(folder: str) -> tuple[int, str]:
+    """This worker's token, returned once two workers have checked in (so that a fast worker
+    cannot take every task of a call while the other is still starting)."""
+    import time
+
+    Path(folder, f"{os.getpid()}-{PROCESS_TOKEN}").touch()
+    deadline = time.monotonic() + 60
+    while len(os.listdir(folder)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return os.getpid(), PROCESS_TOKEN
+
+
+def test_run_many_keeps_its_workers_between_calls(tmp_path):
+    stop_workers()
+    first = set(run_many(worker_token_once_all_started, [str(tmp_path)] * 4, processes=2))
     second = set(run_many(worker_token, range(8), processes=2))
-    assert (os.getpid(), PROCESS_TOKEN) not in first and len(first) <= 2
+    assert (os.getpid(), PROCESS_TOKEN) not in first and len(first) == 2
     assert second <= first  # the same processes: no second start-up cost
     stop_workers()
     assert not set(run_many(worker_token, range(4), processes=2)) & first
@@ -125,3 +139,101 @@ def test_a_diverging_fit_job_names_the_job():
     job = FitJob(model, CrossEntropyLoss(), (X, y), lr=1e8, epochs=5, batch_size=8)
     with pytest.raises(TrainingDiverged, match=r"epoch \d of 5.*The run: FitJob\("):
         fit_job(job)
+
+
+ORPHAN_SCRIPT = """
+import os, signal, sys
+from nnscratch.pool import run_many
+
+def pid(_):
+    return os.getpid()
+
+if __name__ == "__main__":
+    print(sorted(set(run_many(pid, range(8), processes=2))), flush=True)
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie waiting to be reaped has ended)."""
+    import psutil  # installed with ipykernel, a test dependency
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_workers_end_with_a_parent_that_dies_without_shutting_them_down(tmp_path, how):
+    # A kernel killed on restart (or after its shutdown timed out) never runs the pool's
+    # shutdown; its workers used to live on, orphaned.
+    import json
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(ORPHAN_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script), how], capture_output=True, text=True, timeout=120
+    )
+    workers = json.loads(done.stdout.splitlines()[0])
+    assert workers, done.stdout
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:  # do not leave them to the next test
+        os.kill(pid, 9)
+    assert not left, f"worker processes {left} outlived their parent ({how})"
+
+
+START_WORKERS = """
+import math, psutil
+from nnscratch.pool import run_many
+run_many(math.sqrt, [float(i) for i in range(8)], processes=2)
+print(sorted(c.pid for c in psutil.Process().children(recursive=True)))
+"""
+
+
+def _children_of_a_cell(kc) -> list[int]:
+    """Run START_WORKERS in the kernel; the process ids of the kernel's children it prints."""
+    import json
+
+    messages: list[dict] = []
+    reply = kc.execute_interactive(START_WORKERS, timeout=120, output_hook=messages.append)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    text = "".join(m["content"].get("text", "") for m in messages)
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_a_kernel_restarted_then_killed_leaves_no_process_behind():
+    # A reader runs a chapter (which starts the pool), restarts the kernel, runs it again, and
+    # then the kernel is killed (by the system running out of memory, say: no shutdown code
+    # runs, and nothing signals its process group). Every process the kernels started must be
+    # gone. Before the workers watched their parent, the last kernel's three were left.
+    import signal
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=120)
+    seen: set[int] = set()
+    try:
+        seen.update(_children_of_a_cell(kc))
+        km.restart_kernel()  # graceful, as the notebook's Restart does
+        kc.wait_for_ready(timeout=120)
+        seen.update(_children_of_a_cell(kc))
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)  # the kernel alone dies
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel()
+    assert len(seen) >= 2 * 2  # two workers (and a resource tracker) per kernel
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in seen) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in seen if _alive(pid)]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, f"processes {left} outlived the kernels that started them"

@@ -10,7 +10,8 @@ Three details make this fast rather than slow:
   each keep two cores busy; a BLAS that starts its own threads inside each worker would
   fight the other worker for the same cores (on a busy machine, measured 7-10x slower).
 - The workers stay up between calls, so a notebook pays their start-up (a fresh
-  interpreter importing NumPy and this package, about a second) once.
+  interpreter importing NumPy and this package, about a second) once. They end with the
+  process that started them, however it ends (a kernel shut down, restarted or killed).
 - The function a worker runs must be importable by name, because a spawned worker starts a
   fresh interpreter and cannot see functions defined in a notebook. For a network built in a
   notebook, send it over in a `FitJob`: the model, its data and its generator are pickled,
@@ -24,6 +25,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -203,6 +205,21 @@ def _worker_setup() -> None:
     # included. Leave Ctrl-C to the parent (which cancels what has not started), so that a
     # worker never dies mid-task or prints a KeyboardInterrupt traceback into the page.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker waits for tasks on a queue that its siblings also hold open, so it would never
+    # notice a parent that died without shutting the pool down (a kernel killed on restart, or
+    # after its shutdown timed out): it would live on, orphaned, holding its memory. Watch the
+    # parent instead, and leave with it.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_exit_with, args=(parent,), name="nnscratch-parent-watch", daemon=True
+        ).start()
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    """Block until `parent` has exited, however it ended, then end this worker at once."""
+    parent.join()  # waits on a pipe that the parent's end closes when the parent dies
+    os._exit(0)
 
 
 def stop_workers() -> None:

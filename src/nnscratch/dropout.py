@@ -18,7 +18,8 @@ import numpy as np
 
 from . import functional as F
 from .functional import check_p
-from .nn import Linear, Module
+from .layers import Linear
+from .module import Module
 from .tensor import Tensor
 
 __all__ = [

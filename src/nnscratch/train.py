@@ -13,7 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .data import batches
-from .nn import Module
+from .module import Module
 from .optim import SGD
 from .tensor import Tensor
 

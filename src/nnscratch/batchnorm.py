@@ -19,7 +19,9 @@ class BatchNorm1d(Module):
         momentum: weight of the newest batch in the running statistics, in [0, 1].
         dtype: float dtype of the parameters and running statistics.
 
-    Shapes: x `(batch, num_features)` -> y of the same shape.
+    Shapes: x `(batch, num_features)` -> y of the same shape. A stack of K layers
+    (`nnscratch.stack`) holds parameters and statistics `(K, num_features)` and normalises
+    each member's batch `x[k]` of `(K, batch, num_features)` by its own statistics.
 
     Training mode normalises each feature by the mean and the *biased* variance of the batch,
     `x_hat = (x - mean) / sqrt(var + eps)`, returns `y = weight * x_hat + bias`, and updates
@@ -52,21 +54,27 @@ class BatchNorm1d(Module):
         self.running_var = np.ones(num_features, dtype=dtype)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.data.ndim != 2 or x.data.shape[1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm1d({self.num_features}) expects input of shape "
-                f"(batch, {self.num_features}), got {x.data.shape}"
-            )
-        n = x.data.shape[0]
         w, b = self.weight, self.bias
+        members = w.data.shape[:-1]  # () for one network, (K,) for a stack of K
+        if (
+            x.data.ndim != 2 + len(members)
+            or x.data.shape[: len(members)] != members
+            or x.data.shape[-1] != self.num_features
+        ):
+            expected = ", ".join([*map(str, members), "batch", str(self.num_features)])
+            raise ValueError(
+                f"BatchNorm1d({self.num_features}) expects input x of shape ({expected}), "
+                f"got {x.data.shape}"
+            )
+        n = x.data.shape[-2]  # the batch axis: statistics are taken over it
         if self.training:
             if n < 2:
                 raise ValueError(
                     f"BatchNorm1d needs more than 1 example per batch in training mode "
                     f"(the batch variance is undefined), got input of shape {x.data.shape}"
                 )
-            mean = x.data.mean(axis=0)
-            var = x.data.var(axis=0)  # biased: divides by n, as the normalisation does
+            mean = x.data.mean(axis=-2)
+            var = x.data.var(axis=-2)  # biased: divides by n, as the normalisation does
             m = self.momentum
             self.running_mean *= 1 - m
             self.running_mean += m * mean
@@ -74,28 +82,28 @@ class BatchNorm1d(Module):
             self.running_var += m * var * (n / (n - 1))  # unbiased
         else:
             mean, var = self.running_mean, self.running_var
-        inv_std = 1.0 / np.sqrt(var + self.eps)
-        x_hat = (x.data - mean) * inv_std
+        # [..., None, :]: per-feature values broadcast over the batch axis
+        inv_std = (1.0 / np.sqrt(var + self.eps))[..., None, :]
+        x_hat = (x.data - mean[..., None, :]) * inv_std
+        w_row = w.data[..., None, :]
         training = self.training
 
         def backward(g: np.ndarray) -> None:
-            w.accumulate((g * x_hat).sum(axis=0))
-            b.accumulate(g.sum(axis=0))
+            w.accumulate((g * x_hat).sum(axis=-2))
+            b.accumulate(g.sum(axis=-2))
             if not x.requires_grad:
                 return
-            g_hat = g * w.data  # dL/dx_hat
+            g_hat = g * w_row  # dL/dx_hat
             if training:
                 # mean and var depend on x too:
                 # dL/dx = inv_std / n (n g_hat - sum g_hat - x_hat sum(g_hat x_hat))
-                x.accumulate(
-                    inv_std
-                    / n
-                    * (n * g_hat - g_hat.sum(axis=0) - x_hat * (g_hat * x_hat).sum(axis=0))
-                )
+                sum_g = g_hat.sum(axis=-2, keepdims=True)
+                sum_gx = (g_hat * x_hat).sum(axis=-2, keepdims=True)
+                x.accumulate(inv_std / n * (n * g_hat - sum_g - x_hat * sum_gx))
             else:
                 x.accumulate(g_hat * inv_std)
 
-        return Tensor.from_op(x_hat * w.data + b.data, (x, w, b), backward)
+        return Tensor.from_op(x_hat * w_row + b.data[..., None, :], (x, w, b), backward)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

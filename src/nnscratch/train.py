@@ -194,6 +194,8 @@ def fit_stack(
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if rng is not None and not isinstance(rng, np.random.Generator):
         rng = member_generators(rng)
+        if len({id(r) for r in rng}) != len(rng):
+            raise ValueError("rng holds one generator twice; each member needs its own")
         if len(rng) != size:
             raise ValueError(
                 f"rng holds {len(rng)} generators but the model is a stack of {size} networks: "

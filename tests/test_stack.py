@@ -25,7 +25,7 @@ from nnscratch.nn import (
 )
 from nnscratch.optim import SGD
 from nnscratch.stack import stack_modules, stack_size, unstack
-from nnscratch.train import History, evaluate, fit, predict
+from nnscratch.train import History, evaluate, evaluate_stack, fit, predict
 
 K = 3
 F64 = np.float64
@@ -360,6 +360,9 @@ def test_one_shared_order_or_stored_order_gives_every_member_the_same_batches():
             predict(unstack(net, k).eval(), test[0]), predict(alone.eval(), test[0]), rtol=1e-10
         )
         assert evaluate(unstack(net, k), *test) == pytest.approx(h.test_acc[-1], abs=0)
+    member_accs = evaluate_stack(net, *test)
+    np.testing.assert_array_equal(member_accs, [h.test_acc[-1] for h in histories])
+    assert evaluate(net, *test) == pytest.approx(member_accs.mean(), abs=1e-15)
 
 
 def test_stacked_batches_follow_each_members_own_order():

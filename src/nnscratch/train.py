@@ -71,7 +71,8 @@ def predict(model: Module, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
 def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
     """Accuracy of `model` on `(X, y)` in eval mode; the model's mode is restored after.
 
-    `y` may be integer labels `(N,)` or one-hot rows `(N, classes)`.
+    `y` may be integer labels `(N,)` or one-hot rows `(N, classes)`. For a stack of networks
+    this is the members' mean accuracy (`evaluate_stack` gives each member's).
     """
     was_training = model.training
     model.eval()
@@ -79,7 +80,7 @@ def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 1000
         y_hat = predict(model, X, batch_size)
     finally:
         model.train(was_training)
-    return float(np.mean(y_hat.argmax(axis=1) == _labels(y)))
+    return float(np.mean(y_hat.argmax(axis=-1) == _labels(y)))
 
 
 def fit(

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .functional import member_generators
+
 # The digits travel with the package (package data), so an installed wheel can load them too.
 DEFAULT_PATH = Path(__file__).resolve().parent / "_data" / "tinymnist.npz"
 KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -111,7 +113,9 @@ def batches(
         X, y: arrays with the same first dimension.
         batch_size: rows per batch (the last batch may be smaller).
         rng: if given, the order is shuffled with it (a new permutation each call);
-            if None, batches come in order.
+            if None, batches come in order. A sequence of K generators shuffles K orders,
+            one per member of a stack of networks, and yields `(K, batch, ...)` arrays
+            (member k's rows are `X[order_k[...]]`, as with `rng=rng[k]` alone).
     """
     n = len(X)
     if len(y) != n:
@@ -122,9 +126,12 @@ def batches(
         for start in range(0, n, batch_size):
             yield X[start : start + batch_size], y[start : start + batch_size]
         return
-    order = rng.permutation(n)
+    if isinstance(rng, np.random.Generator):
+        order = rng.permutation(n)
+    else:  # one order per member, (K, n)
+        order = np.stack([r.permutation(n) for r in member_generators(rng)])
     for start in range(0, n, batch_size):
-        idx = order[start : start + batch_size]
+        idx = order[..., start : start + batch_size]
         yield X[idx], y[idx]
 
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from . import functional as F
 from .functional import check_p
-from .nn import Linear, Module
+from .layers import Linear
+from .module import Module
 from .tensor import Tensor
 
 __all__ = [
@@ -183,6 +184,9 @@ class DropConnect(Module):
     `bias_mask` `(batch, out_features)` (True = kept). Unit dropout on this layer's inputs is
     the special case where every column of `M_n` is all kept or all dropped.
 
+    A stack of K layers (`nnscratch.stack`) maps `(K, batch, in)` to `(K, batch, out)` with masks
+    `(K, batch, out, in)` and `(K, batch, out)`, member k's drawn from its own generator.
+
     One weight matrix per example makes a step cost `batch` matrix-vector products and
     `batch * out * in` random numbers, instead of one matrix product.
     """
@@ -201,30 +205,37 @@ class DropConnect(Module):
         if not self.training or self.p == 0.0:
             return self.linear(x)
         lin = self.linear
-        if x.data.ndim != 2 or x.data.shape[1] != lin.in_features:
-            raise ValueError(
-                f"DropConnect({lin.in_features}, {lin.out_features}) expects input of shape "
-                f"(batch, {lin.in_features}), got {x.data.shape}"
-            )
         w, b = lin.weight, lin.bias
-        n = x.data.shape[0]
+        members = w.data.shape[:-2]  # () for one network, (K,) for a stack of K
+        if (
+            x.data.ndim != 2 + len(members)
+            or x.data.shape[: len(members)] != members
+            or x.data.shape[-1] != lin.in_features
+        ):
+            expected = ", ".join([*map(str, members), "batch", str(lin.in_features)])
+            raise ValueError(
+                f"DropConnect({lin.in_features}, {lin.out_features}) expects input x of shape "
+                f"({expected}), got {x.data.shape}"
+            )
+        lead = x.data.shape[:-1]  # (batch,), or (K, batch) for a stack
         dtype = w.data.dtype
-        mask = F.keep_mask((n, *w.data.shape), self.p, self.rng, dtype)
-        bias_mask = F.keep_mask((n, lin.out_features), self.p, self.rng, dtype)
+        mask = F.keep_mask((*lead, *w.data.shape[-2:]), self.p, self.rng, dtype)
+        bias_mask = F.keep_mask((*lead, lin.out_features), self.p, self.rng, dtype)
         self.mask, self.bias_mask = mask, bias_mask
         scale = F.inverted_scale(self.p, dtype)
-        w_n = F.apply_mask(np.broadcast_to(w.data, mask.shape), mask, scale)  # (n, out, in)
-        b_n = F.apply_mask(np.broadcast_to(b.data, bias_mask.shape), bias_mask, scale)
-        y = np.matmul(w_n, x.data[:, :, None])[:, :, 0] + b_n
+        # one weight matrix per example: w_n (..., batch, out, in), b_n (..., batch, out)
+        w_n = F.apply_mask(np.broadcast_to(w.data[..., None, :, :], mask.shape), mask, scale)
+        b_n = F.apply_mask(np.broadcast_to(b.data[..., None, :], bias_mask.shape), bias_mask, scale)
+        y = np.matmul(w_n, x.data[..., None])[..., 0] + b_n
 
         def backward(g: np.ndarray) -> None:
             # y_n = W_n x_n + b_n with W_n = M_n * W * s:  dL/dW = s sum_n M_n * (g_n x_n^T),
-            # dL/db = s sum_n m_n * g_n,  dL/dx_n = W_n^T g_n
-            outer = g[:, :, None] * x.data[:, None, :]
-            w.accumulate(F.apply_mask(outer, mask, scale).sum(axis=0))
-            b.accumulate(F.apply_mask(g, bias_mask, scale).sum(axis=0))
+            # dL/db = s sum_n m_n * g_n,  dL/dx_n = W_n^T g_n  (n: the batch axis)
+            outer = g[..., :, None] * x.data[..., None, :]
+            w.accumulate(F.apply_mask(outer, mask, scale).sum(axis=-3))
+            b.accumulate(F.apply_mask(g, bias_mask, scale).sum(axis=-2))
             if x.requires_grad:
-                x.accumulate(np.matmul(g[:, None, :], w_n)[:, 0, :])
+                x.accumulate(np.matmul(g[..., None, :], w_n)[..., 0, :])
 
         return Tensor.from_op(y, (x, w, b), backward)
 
@@ -244,7 +255,8 @@ class DropPath(Module):
     example trains a network of random depth (Huang et al., 2016). One keep decision per
     example (not per element), survivors scaled by `1 / (1 - p)`: the definition of `drop_path`
     in timm (`scale_by_keep=True`). Eval mode is the identity. After a training forward pass,
-    `mask` holds the `(batch,)` keep decisions and `scale` the survivors' factor.
+    `mask` holds the `(batch,)` keep decisions and `scale` the survivors' factor. A stack of
+    K layers (`nnscratch.stack`) takes `(K, batch, ...)` and decides `(K, batch)`.
     """
 
     def __init__(self, p: float = 0.0, rng: np.random.Generator | None = None) -> None:
@@ -257,18 +269,23 @@ class DropPath(Module):
     def forward(self, x: Tensor) -> Tensor:
         if not self.training:
             return x
-        if x.data.ndim == 0:
-            raise ValueError("DropPath needs a batch axis: input of shape (batch, ...)")
-        n = x.data.shape[0]
+        # one decision per example: axis 0 is the batch, or (K, batch) for a stack of K
+        n_lead = 1 if isinstance(self.rng, np.random.Generator) else 2
+        if x.data.ndim < n_lead:
+            raise ValueError(
+                "DropPath needs a batch axis: input x of shape (batch, ...), "
+                f"or (K, batch, ...) for a stack; got {x.data.shape}"
+            )
+        lead = x.data.shape[:n_lead]
         if self.p == 0.0:
-            self.mask, self.scale = np.ones(n, dtype=bool), 1.0
+            self.mask, self.scale = np.ones(lead, dtype=bool), 1.0
             return x
         dtype = x.data.dtype
-        mask = F.keep_mask((n,), self.p, self.rng, dtype)
+        mask = F.keep_mask(lead, self.p, self.rng, dtype)
         scale = F.inverted_scale(self.p, dtype)
         self.mask, self.scale = mask, float(scale)
         # one multiplier per example, broadcast over its features: 0 or 1 / (1 - p)
-        per_example = (mask * scale).astype(dtype).reshape((n,) + (1,) * (x.data.ndim - 1))
+        per_example = (mask * scale).astype(dtype).reshape(lead + (1,) * (x.data.ndim - n_lead))
 
         def backward(g: np.ndarray) -> None:
             x.accumulate(g * per_example)

@@ -14,6 +14,10 @@ mode, `p = 0` and an empty input return `x` itself; `p = 1` returns zeros and ze
 
 `gaussian_noise` draws the multipliers of Gaussian dropout, the relative that replaces the
 Bernoulli mask by continuous noise with the same mean and variance.
+
+For a stack of K networks (`nnscratch.stack`), `rng` is a sequence of K generators, one per
+member, and the first axis of every shape is the member axis: member k's slice is drawn from
+`rng[k]` with the shape it has alone, so its masks are bit for bit those of training it alone.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ def keep_mask(
     Args:
         shape: the mask's shape, that of the input it will multiply.
         p: drop probability in [0, 1].
-        rng: the generator the uniform numbers come from.
+        rng: the generator the uniform numbers come from, or one per member of a stack
+            (then `shape[0]` is the number of members; see the module's docstring).
         dtype: the input's dtype; float32 input draws float32 uniforms (half the cost of
             float64), float64 input draws float64 ones.
 
@@ -57,7 +62,7 @@ def keep_mask(
     return _keep_mask(shape, check_p(p), rng, _float_type(dtype))
 
 
-def _keep_mask(shape, p: float, rng: np.random.Generator, ftype: type) -> np.ndarray:
+def _keep_mask(shape, p: float, rng, ftype: type) -> np.ndarray:
     """`keep_mask` for a `p` already checked and a float type (no checks: called per step)."""
     if p == 0.0:
         return np.ones(shape, dtype=bool)
@@ -65,7 +70,26 @@ def _keep_mask(shape, p: float, rng: np.random.Generator, ftype: type) -> np.nda
         return np.zeros(shape, dtype=bool)
     if ftype not in (np.float32, np.float64):  # float16: rng.random has no such dtype
         ftype = np.float32
-    return rng.random(shape, dtype=ftype) < ftype(1.0 - p)
+    if isinstance(rng, np.random.Generator):
+        return rng.random(shape, dtype=ftype) < ftype(1.0 - p)
+    uniforms = [r.random(shape[1:], dtype=ftype) for r in member_generators(rng, shape)]
+    return np.stack(uniforms) < ftype(1.0 - p)
+
+
+def member_generators(rng, shape: tuple[int, ...] | None = None) -> tuple[np.random.Generator, ...]:
+    """`rng`, one generator per member of a stack, checked against the stacked `shape`."""
+    rng = tuple(rng) if isinstance(rng, (list, tuple)) else (rng,)
+    if not rng or not all(isinstance(r, np.random.Generator) for r in rng):
+        raise TypeError(
+            "rng must be a np.random.Generator or a sequence of them (one per stacked network), "
+            f"got {[type(r).__name__ for r in rng]}"
+        )
+    if shape is not None and (len(shape) == 0 or shape[0] != len(rng)):
+        raise ValueError(
+            f"rng holds {len(rng)} generators, one per stacked network, but the input's first "
+            f"axis has {shape[0] if shape else 'no'} members (input shape {shape})"
+        )
+    return rng
 
 
 def inverted_scale(p: float, dtype=np.float32) -> np.floating:
@@ -101,7 +125,7 @@ def gaussian_noise(
     Args:
         shape: the shape of the input the noise multiplies.
         p: the dropout rate whose first two moments the noise matches, in [0, 1).
-        rng: the generator the normal numbers come from.
+        rng: the generator the normal numbers come from (or one per member of a stack).
         dtype: the input's dtype; the normals are drawn in it (float32 or float64).
 
     `p = 0` gives ones without drawing. Unlike a mask, a multiplier can be negative (with
@@ -113,7 +137,12 @@ def gaussian_noise(
         ftype = np.float32
     if sigma == 0.0:
         return np.ones(shape, dtype=ftype)
-    noise = rng.standard_normal(shape, dtype=ftype)
+    if isinstance(rng, np.random.Generator):
+        noise = rng.standard_normal(shape, dtype=ftype)
+    else:  # a stack: member k's noise from its own generator, as alone
+        noise = np.stack(
+            [r.standard_normal(shape[1:], dtype=ftype) for r in member_generators(rng, shape)]
+        )
     noise *= ftype(sigma)
     noise += ftype(1.0)
     return noise
@@ -154,7 +183,7 @@ def dropout_forward(
         x: input of any shape, e.g. activations `(batch, features)`.
         p: probability of zeroing each element, in [0, 1].
         training: drop and rescale if True; return `x` unchanged if False.
-        rng: the generator the mask is drawn from.
+        rng: the generator the mask is drawn from (or one per member of a stack).
 
     Returns:
         `out`, of `x`'s shape and dtype (`x` itself when nothing is dropped), and the cache

@@ -21,6 +21,8 @@ class SGD:
             projected back into the ball of radius `max_norm` (`max_norm_`): for a `Linear`
             weight `(out, in)` that bounds the norm of each unit's incoming weights, the
             max-norm constraint of Srivastava et al. (2014, section 5.1). Biases are free.
+            A stacked parameter (`Tensor.stacked`) counts as 2-D if each member's is:
+            weights `(K, out, in)` are constrained, biases `(K, out)` are not.
     """
 
     def __init__(
@@ -61,7 +63,7 @@ class SGD:
                     v += update
                 update = v
             p.data -= self.lr * update
-            if self.max_norm is not None and p.data.ndim == 2:
+            if self.max_norm is not None and p.data.ndim - p.stacked == 2:  # a matrix
                 max_norm_(p.data, self.max_norm)
 
     def zero_grad(self) -> None:

@@ -33,9 +33,11 @@ class Tensor:
         grad: `None` until a backward pass reaches this tensor, then an array of
             `data.shape` holding dL/d(data). Further backward passes add to it; the
             optimizer's `zero_grad()` clears it. Treat it as read-only.
+        stacked: True for a parameter of a stack of networks (`nnscratch.stack`), whose
+            first axis is the member axis: `data[k]` is member k's parameter.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward")
+    __slots__ = ("data", "grad", "requires_grad", "stacked", "_parents", "_backward")
 
     def __init__(self, data, requires_grad: bool = False) -> None:
         array = np.asarray(data)
@@ -44,6 +46,7 @@ class Tensor:
         self.data: np.ndarray = array
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
+        self.stacked = False
         self._parents: tuple[Tensor, ...] = ()
         self._backward: BackwardFn | None = None
 

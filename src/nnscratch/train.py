@@ -13,8 +13,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .data import batches
-from .nn import Module
+from .functional import member_generators
+from .losses import member_losses
+from .module import Module
 from .optim import SGD
+from .stack import stack_size
 from .tensor import Tensor
 
 
@@ -45,22 +48,31 @@ class History:
         return len(self.train_loss)
 
 
-def _labels(y: np.ndarray) -> np.ndarray:
-    """Class labels from integer labels or from one-hot rows."""
+def _labels(y: np.ndarray, stacked: bool = False) -> np.ndarray:
+    """Class labels from integer labels or from one-hot rows (with a member axis if stacked)."""
     y = np.asarray(y)
-    return y.argmax(axis=1) if y.ndim == 2 else y
+    return y.argmax(axis=-1) if y.ndim == 2 + stacked else y
 
 
 def predict(model: Module, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Model outputs for `X` in the model's current mode, computed in chunks."""
-    outputs = [model(Tensor(X[i : i + batch_size])).data for i in range(0, len(X), batch_size)]
-    return np.concatenate(outputs)
+    """Model outputs for `X` in the model's current mode, computed in chunks.
+
+    For a stack of K networks (`nnscratch.stack`) every member sees the same `X`, and the
+    outputs are `(K, len(X), ...)`.
+    """
+    size = stack_size(model)
+    chunks = [X[i : i + batch_size] for i in range(0, len(X), batch_size)]
+    if size is None:
+        return np.concatenate([model(Tensor(x)).data for x in chunks])
+    outputs = [model(Tensor(np.broadcast_to(x, (size, *x.shape)))).data for x in chunks]
+    return np.concatenate(outputs, axis=1)
 
 
 def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
     """Accuracy of `model` on `(X, y)` in eval mode; the model's mode is restored after.
 
-    `y` may be integer labels `(N,)` or one-hot rows `(N, classes)`.
+    `y` may be integer labels `(N,)` or one-hot rows `(N, classes)`. For a stack of networks
+    this is the members' mean accuracy (`evaluate_stack` gives each member's).
     """
     was_training = model.training
     model.eval()
@@ -68,7 +80,7 @@ def evaluate(model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 1000
         y_hat = predict(model, X, batch_size)
     finally:
         model.train(was_training)
-    return float(np.mean(y_hat.argmax(axis=1) == _labels(y)))
+    return float(np.mean(y_hat.argmax(axis=-1) == _labels(y)))
 
 
 def fit(
@@ -82,7 +94,7 @@ def fit(
     rng: np.random.Generator | None = None,
     progress: bool = True,
     eval_train: bool = True,
-) -> History:
+) -> History | list[History]:
     """Train `model` with mini-batch SGD and return its per-epoch `History`.
 
     Args:
@@ -97,7 +109,14 @@ def fit(
         progress: show a tqdm progress bar over epochs.
         eval_train: measure eval-mode accuracy on the whole training set each epoch
             (costs one extra forward pass over it).
+
+    A stack of K networks (`nnscratch.stack`) trains with `fit_stack`, which returns one
+    `History` per member.
     """
+    if stack_size(model) is not None:
+        return fit_stack(
+            model, loss_fn, optimizer, train, test, epochs, batch_size, rng, progress, eval_train
+        )
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     X_train, y_train = train
@@ -134,3 +153,96 @@ def fit(
             bar.set_postfix(test_acc=f"{history.test_acc[-1]:.3f}")
     model.train()
     return history
+
+
+def evaluate_stack(
+    model: Module, X: np.ndarray, y: np.ndarray, batch_size: int = 1000
+) -> np.ndarray:
+    """`evaluate` for a stack of K networks: each member's accuracy on `(X, y)`, shape `(K,)`."""
+    was_training = model.training
+    model.eval()
+    try:
+        y_hat = predict(model, X, batch_size)  # (K, N, classes)
+    finally:
+        model.train(was_training)
+    return np.mean(y_hat.argmax(axis=-1) == _labels(y), axis=1)
+
+
+def fit_stack(
+    model: Module,
+    loss_fn,
+    optimizer: SGD,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    epochs: int = 10,
+    batch_size: int = 64,
+    rng=None,
+    progress: bool = True,
+    eval_train: bool = True,
+) -> list[History]:
+    """`fit` for a stack of K networks (`nnscratch.stack`); returns one `History` per member.
+
+    Arguments as for `fit`, except `rng`: K generators give each member its own batch order
+    (member k's batches are those `fit` draws with `rng[k]` alone), one generator gives every
+    member the same order, None the stored order. A step trains every member on its own batch
+    `(K, batch, ...)`; the stack's loss is the sum of the members' losses, so each member's
+    gradient, and so its training, is exactly its own.
+    """
+    size = stack_size(model)
+    if size is None:
+        raise ValueError("fit_stack needs a stack made by stack_modules; use fit for one network")
+    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        rng = member_generators(rng)
+        if len({id(r) for r in rng}) != len(rng):
+            raise ValueError("rng holds one generator twice; each member needs its own")
+        if len(rng) != size:
+            raise ValueError(
+                f"rng holds {len(rng)} generators but the model is a stack of {size} networks: "
+                "pass one per member, one shared generator, or None"
+            )
+    X_train, y_train = train
+    histories = [History() for _ in range(size)]
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        total_loss, correct, seen = np.zeros(size), np.zeros(size), 0
+        for X_b, y_b in batches(X_train, y_train, batch_size, rng):
+            if X_b.ndim == X_train.ndim:  # one order for all: the same batch for every member
+                X_b = np.broadcast_to(X_b, (size, *X_b.shape))
+                y_b = np.broadcast_to(y_b, (size, *np.shape(y_b)))
+            optimizer.zero_grad()
+            y_hat = model(Tensor(X_b))
+            try:
+                loss = loss_fn(y_hat, y_b)  # checks that its inputs are finite
+            except ValueError:
+                bad = [k for k in range(size) if not np.isfinite(y_hat.data[k]).all()]
+                if not bad:
+                    raise  # bad targets, not a diverged network
+                raise TrainingDiverged(
+                    f"training diverged: the output of member(s) {bad} of the stack is not "
+                    f"finite in epoch {epoch + 1} of {epochs} (lr={optimizer.lr}); lower the "
+                    "learning rate"
+                ) from None
+            loss.backward()
+            optimizer.step()
+            n = X_b.shape[1]
+            total_loss += member_losses(loss_fn, y_hat.data, y_b) * n
+            hits = y_hat.data.argmax(axis=-1) == _labels(y_b, stacked=True)
+            correct += np.count_nonzero(hits, axis=1)
+            seen += n
+            del y_hat, loss  # free this step's graph before the next one is built
+        train_acc = evaluate_stack(model, X_train, y_train) if eval_train else None
+        test_acc = evaluate_stack(model, *test) if test is not None else None
+        for k, history in enumerate(histories):
+            history.train_loss.append(float(total_loss[k] / seen))
+            history.train_acc_running.append(float(correct[k] / seen))
+            if train_acc is not None:
+                history.train_acc.append(float(train_acc[k]))
+            if test_acc is not None:
+                history.test_acc.append(float(test_acc[k]))
+        if test_acc is not None:
+            bar.set_postfix(test_acc=f"{test_acc.mean():.3f} (mean of {size})")
+    model.train()
+    return histories

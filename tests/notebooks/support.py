@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass
@@ -126,3 +127,18 @@ def chapter_with_slider() -> str:
 
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def printed_json(cell) -> object:
+    """The JSON a code cell printed: its stdout stream outputs joined, then parsed.
+
+    A kernel may deliver one `print` in several stream messages (nbclient keeps each as an
+    output of its own), the last of them possibly a bare newline, so no single output is the
+    whole text.
+    """
+    text = "".join(
+        output["text"]
+        for output in cell.outputs
+        if output["output_type"] == "stream" and output["name"] == "stdout"
+    )
+    return json.loads(text)

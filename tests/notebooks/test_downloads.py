@@ -27,7 +27,7 @@ import jupytext
 import nbformat
 import pytest
 import standalone_notebook
-from support import CHAPTERS, CLOSURE_SCRIPT, ROOT, MinimalKernel, run
+from support import CHAPTERS, CLOSURE_SCRIPT, ROOT, MinimalKernel, printed_json, run
 
 # MyST as it shows when a Markdown renderer does not know it. In nbconvert's Markdown output the
 # syntax is verbatim; in its HTML (mistune), a role becomes `{name}<code>`, a directive fence a
@@ -168,7 +168,7 @@ def test_download_runs_in_a_minimal_kernel(
     client.execute()  # raises CellExecutionError, with the cell and its traceback, on an error
     wall = time.perf_counter() - start
 
-    report = json.loads(notebook.cells[-1].outputs[-1]["text"])
+    report = printed_json(notebook.cells[-1])
     times[chapter] = {"wall": wall, "cpu": report["cpu"]}
     for cell in notebook.cells:
         if "glued-figure" in cell.metadata.get("tags", []):

@@ -19,6 +19,15 @@ tests/site/), in this book's files rather than in the installed theme:
   which copies the logo to `_static` before any build step has made that folder, so the logo
   became a *file* named `_static` and every later build failed on it. `_static` is made a
   folder first (and such a file from an older build is removed).
+- Valid markup. sphinx-exercise gives the body of every exercise and solution the same id
+  (`exercise-content`, `solution-content`), repeated up to six times on a page: each body
+  takes its exercise's or solution's own id plus `-content` (keeping the old name as a class,
+  which nothing in the theme styles by id). Sphinx's base layout, the theme and docutils
+  each write a viewport `<meta>`; only the base layout's is kept.
+- A quiet console. The theme and sphinx-togglebutton log what they did on every page
+  ("[PST]: Changed to light mode...", "[togglebutton]: Adding toggle buttons to 12 items"),
+  and a console message is how a problem shows; their copies in the site's `_static` lose
+  these informational `console.log/info/debug` calls (errors and warnings stay).
 - `index.html` is a titled page in English that forwards to the first page (a bare
   `<meta>` redirect has neither).
 
@@ -253,12 +262,14 @@ def adjust_scripts(markup: str) -> str:
 
 
 def register_template_filter(app: Sphinx) -> None:
-    """`{{ super() | adjust_scripts }}` in site/templates/layout.html."""
+    """Filters of site/templates/: `adjust_scripts`, `drop_viewport`, `quiet_logs`."""
     templates = getattr(app.builder, "templates", None)
     if templates is not None and hasattr(templates, "environment"):
         from markupsafe import Markup
 
         templates.environment.filters["adjust_scripts"] = lambda text: Markup(adjust_scripts(text))
+        templates.environment.filters["drop_viewport"] = lambda text: Markup(drop_viewport(text))
+        templates.environment.filters["quiet_logs"] = lambda text: Markup(quiet_logs(text))
 
 
 # --- Accessible markup ------------------------------------------------------------------------
@@ -283,6 +294,47 @@ def visit_citation(self, node: nodes.citation) -> None:
     if not isinstance(node.previous_sibling(), type(node)):
         self.body.append('<div role="list" class="citation-list">\n')
     self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
+
+
+# Section ids that sphinx-exercise gives every exercise's and solution's body.
+REPEATED_IDS = ("exercise-content", "solution-content")
+VIEWPORT_RE = re.compile(r'\s*<meta\s+name="viewport"[^>]*>')
+
+
+def unique_content_ids(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Give each exercise's and solution's body `<id of its exercise or solution>-content`.
+
+    Nothing refers to the repeated ids (references and the toggle buttons use the exercise's
+    and solution's own ids), so renaming them breaks no link.
+    """
+    taken = set(doctree.ids)
+    for section in doctree.findall(nodes.section):
+        repeated = [i for i in section["ids"] if i in REPEATED_IDS]
+        if not repeated:
+            continue
+        owner = section.parent
+        while owner is not None and not owner.get("ids"):
+            owner = owner.parent
+        stem = owner["ids"][0] if owner is not None else f"{docname}-{repeated[0]}"
+        new = f"{stem}-content"
+        number = 1
+        while new in taken:
+            number += 1
+            new = f"{stem}-content-{number}"
+        taken.add(new)
+        section["ids"] = [new if i in REPEATED_IDS else i for i in section["ids"]]
+        section["classes"] += [i for i in repeated if i not in section["classes"]]
+
+
+def drop_viewport(markup: str) -> str:
+    """A block of the page without its viewport `<meta>` (Sphinx's base layout writes one)."""
+    return VIEWPORT_RE.sub("", str(markup))
+
+
+def one_viewport_tag(app: Sphinx, pagename: str, templatename: str, context: dict, doctree):
+    """docutils' HTML5 writer adds a viewport tag to a page's `metatags`: drop it."""
+    if "metatags" in context:
+        context["metatags"] = drop_viewport(context["metatags"])
 
 
 # --- index.html -------------------------------------------------------------------------------
@@ -325,6 +377,31 @@ def write_index(app: Sphinx, exception: Exception | None) -> None:
     Path(app.outdir, "index.html").write_text(page, encoding="utf-8")
 
 
+# Scripts of the theme and extensions (paths in the output's `_static`) that log on every page.
+CHATTY_SCRIPTS = (
+    "scripts/pydata-sphinx-theme.js",
+    "scripts/sphinx-book-theme.js",
+    "togglebutton.js",
+)
+LOG_CALL_RE = re.compile(r"\bconsole\.(?:log|info|debug)\(")
+
+
+def quiet_logs(script: str) -> str:
+    """`console.log(a, b)` (or info, debug) becomes `void(a, b)`: an expression wherever the
+    call was, which still evaluates its arguments."""
+    return LOG_CALL_RE.sub("void(", str(script))
+
+
+def quiet_scripts(app: Sphinx, exception: Exception | None) -> None:
+    """Drop the informational console calls of CHATTY_SCRIPTS (their arguments still run)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for name in CHATTY_SCRIPTS:
+        path = Path(app.outdir, "_static", name)
+        if path.is_file():
+            path.write_text(quiet_logs(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def static_folder(app: Sphinx, *_: Any) -> None:
     """Make `_static` in the output a folder, removing a file of that name if one is there."""
     static = Path(app.outdir, "_static")
@@ -341,8 +418,11 @@ def setup(app: Sphinx) -> dict:
     # After myst-nb's own html-page-context handler (priority 500), which adds the state.
     app.connect("html-page-context", move_widget_state, priority=900)
     app.connect("html-page-context", size_static_images, priority=900)
+    app.connect("html-page-context", one_viewport_tag, priority=900)
+    app.connect("doctree-resolved", unique_content_ids)
     app.connect("builder-inited", register_template_filter)
     app.connect("build-finished", write_index, priority=900)
+    app.connect("build-finished", quiet_scripts, priority=900)
     app.add_node(HideCodeCellNode, override=True, html=(visit_hide_cell, depart_hide_cell))
     app.add_node(
         nodes.citation,

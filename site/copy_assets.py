@@ -10,6 +10,12 @@ never asks a CDN for anything:
 - MathJax 3's `tex-mml-chtml.js` with the fonts, TeX extensions, menu and accessibility
   modules it loads on demand.
 
+One line of the widget bundle is changed on the way (`patch_embed`): it builds its JSON-schema
+validator (ajv) for the widget state with default options, and ajv's default strict mode then
+logs "strict mode: use allowUnionTypes to allow union type keyword" on every page with widgets,
+because ipywidgets' state schema uses union types on purpose. The validator is given
+`allowUnionTypes: true`, which accepts that schema as written (it validates exactly as before).
+
 Sphinx serves site/static/ as `_static/` (see `html_static_path` in _config.yml). The vendor
 folder is rebuilt from scratch every time and is git-ignored.
 
@@ -19,6 +25,7 @@ Usage: python site/copy_assets.py
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -41,6 +48,10 @@ FILES = [
     ("mathjax", "es5/a11y", "mathjax/a11y"),
     ("mathjax", "es5/sre", "mathjax/sre"),
 ]
+# In embed.js, html-manager's `const ajv = new Ajv();` before it compiles the schemas of the
+# widget state and views (lib/libembed.js), as webpack minified it: `<ajv>=new(<Ajv>())`.
+AJV_RE = re.compile(r"(\.v2\.view,[\w$]+=new\([\w$]+\(\)\))(,)")
+AJV_OPTIONS = "({allowUnionTypes:!0})"
 # The widget CSS refers to Font Awesome fonts by their webpack-hashed names next to the bundle.
 FONT_SUFFIXES = (".woff2", ".woff", ".ttf", ".eot", ".svg")
 
@@ -57,6 +68,18 @@ def package_dir(package: str) -> Path:
     return folder
 
 
+def patch_embed(path: Path) -> None:
+    """Create the bundle's schema validator with `allowUnionTypes` (see the docstring)."""
+    text = path.read_text(encoding="utf-8")
+    patched, count = AJV_RE.subn(lambda m: m.group(1) + AJV_OPTIONS + m.group(2), text)
+    if count != 1:
+        sys.exit(
+            f"copy_assets: found {count} places (expected 1) where {path.name} creates its "
+            "schema validator; html-manager changed: update AJV_RE in site/copy_assets.py."
+        )
+    path.write_text(patched, encoding="utf-8")
+
+
 def main() -> None:
     if VENDOR.exists():
         shutil.rmtree(VENDOR)
@@ -67,6 +90,7 @@ def main() -> None:
             shutil.copytree(src, dst)
         else:
             shutil.copy2(src, dst)
+    patch_embed(VENDOR / HTML_MANAGER / "embed.js")
     dist = package_dir("@jupyter-widgets/html-manager") / "dist"
     for font in sorted(dist.iterdir()):
         if font.suffix in FONT_SUFFIXES:

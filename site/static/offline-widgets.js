@@ -5,7 +5,7 @@
  *
  * Loaded with `defer` on pages with widgets (nb_ipywidgets_js in _config.yml), before
  * @jupyter-widgets/html-manager's embed.js, which draws the widgets at the `load` event.
- * It does four things (site/static/book.js does the rest, on every page):
+ * It does five things (site/static/book.js does the rest, on every page):
  *
  * (a) Points the widget bundle at its fonts in `_static/vendor/@jupyter-widgets/
  *     html-manager/dist/` (copied from node_modules by site/copy_assets.py), through
@@ -27,6 +27,9 @@
  *     step (until then, site/static/book.css keeps the widget out of the flow). When every
  *     slider of the page is drawn with its frame, a performance mark
  *     "nnscratch:sliders-usable" records the time (the site benchmark reads it).
+ *
+ * (e) A slider change is announced (WCAG 4.1.3): each slider gets a polite live region
+ *     (role "status") whose text becomes the new frame's alt text once the slider rests.
  *
  */
 (function () {
@@ -169,7 +172,40 @@
     if (image && slider.alts[index] !== undefined) {
       setAttribute(image, "alt", slider.alts[index]);
     }
+    announce(element, index, slider.alts[index]);
     return image && image.hasAttribute("width") ? image : null;
+  }
+
+  // (e) A polite live region per slider, after its picture, says the new frame's description
+  // once the slider rests (ANNOUNCE_MS after the last change, so a drag announces only the
+  // frame where it stops); empty until the reader moves the slider.
+  var ANNOUNCE_MS = 500;
+  var announced = new WeakMap(); // slider element -> {region, index, timer}
+
+  function announce(element, index, text) {
+    var state = announced.get(element);
+    if (!state) {
+      var region = document.createElement("div");
+      region.className = "nnscratch-announce";
+      region.setAttribute("role", "status");
+      region.setAttribute("aria-live", "polite");
+      region.setAttribute("aria-atomic", "true");
+      // Visually hidden, still read: a screen reader's copy of what the picture now shows.
+      region.style.cssText =
+        "position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;" +
+        "clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap;border:0";
+      element.appendChild(region);
+      announced.set(element, { region: region, index: index, timer: null });
+      return;
+    }
+    if (index === state.index || text === undefined) {
+      return;
+    }
+    state.index = index;
+    clearTimeout(state.timer);
+    state.timer = setTimeout(function () {
+      state.region.textContent = text;
+    }, ANNOUNCE_MS);
   }
 
   // (d) Every view once drawn, and once its frames have loaded: then all sliders are usable.

@@ -310,6 +310,7 @@ class Visit:
     page: object
     errors: list[str] = field(default_factory=list)
     external: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)  # every console message, of any type
     opened_s: float = 0.0
 
     def close(self) -> None:
@@ -324,8 +325,12 @@ def open_page(
     mode: str = "light",
     throttle: bool = False,
     wait_until: str = "load",
+    init_script: str | None = None,
 ) -> Visit:
-    """Open `url` in a fresh context (empty cache) at `size` in `mode`, blocking other hosts."""
+    """Open `url` in a fresh context (empty cache) at `size` in `mode`, blocking other hosts.
+
+    `init_script` runs in the page before any of its own scripts (after INIT_JS).
+    """
     width, height = SIZES[size]
     phone = size == "phone"
     context = browser.new_context(
@@ -341,6 +346,8 @@ def open_page(
         f" localStorage.setItem('theme', '{mode}'); }} catch (e) {{}}"
     )
     context.add_init_script(INIT_JS)
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     visit = Visit(context, page)
     host = urlsplit(url).netloc
@@ -355,6 +362,7 @@ def open_page(
             route.abort()
 
     def on_console(message):
+        visit.console.append(f"console {message.type}: {message.text}")
         if message.type == "error":
             visit.errors.append(f"console error: {message.text} ({message.location.get('url')})")
 
@@ -437,8 +445,8 @@ def sliders_usable_s(page) -> float | None:
     return None if value is None else value / 1000
 
 
-def axe_violations(page) -> list[dict]:
-    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as it is now."""
+def axe_violations(page, tags: list[str] = AXE_TAGS) -> list[dict]:
+    """axe-core's violations of the rules with `tags` (WCAG 2.0/2.1 A and AA) on the page now."""
     if not AXE.is_file():
         raise RuntimeError(f"{AXE} is missing: run `make assets` (npm ci) first")
     page.add_script_tag(path=str(AXE))
@@ -450,7 +458,7 @@ def axe_violations(page) -> list[dict]:
             nodes: v.nodes.map((n) => n.target.join(" ") + ": " + n.failureSummary),
           }));
         }""",
-        AXE_TAGS,
+        tags,
     )
 
 

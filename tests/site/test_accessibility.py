@@ -1,11 +1,13 @@
 """Accessibility of the built site (WCAG 2.1 AA), in headless Chromium.
 
 - axe-core (pinned in package.json, injected from node_modules) finds no wcag2a, wcag2aa,
-  wcag21a or wcag21aa violation on any page, in light and dark mode, at desktop (1280 px)
-  and phone (375 px) widths;
+  wcag21a or wcag21aa violation, nor any of its best-practice rules (landmarks, headings,
+  ...), on any page, in light and dark mode, at desktop (1280 px) and phone (375 px) widths;
 - every slider of the book (nnscratch.widgets) is named by its label, unique on its page;
   it announces the value its readout shows ("p = 0.50"), not an index; the frame it shows
-  has that frame's alt text; its readout cannot be typed into;
+  has that frame's alt text, and when the slider moves, that text is put in the slider's
+  polite live region (role "status"), where screen readers announce it (WCAG 4.1.3); its
+  readout cannot be typed into;
 - slider handles are at least 24 x 24 px; handle, track and focus ring stand out from the
   page by 3:1 or more, in both modes; every control shows where the keyboard focus is.
 
@@ -21,6 +23,8 @@ import pytest
 PAGES = harness.pages()
 SLIDER_PAGES = [page for page in PAGES if harness.book_sliders(harness.SITE, page)]
 COMBINATIONS = [(mode, size) for mode in harness.MODES for size in harness.SIZES]
+# WCAG 2.0/2.1 A and AA, and axe's best practices (such as: all content inside landmarks).
+AXE_TAGS = [*harness.AXE_TAGS, "best-practice"]
 
 # WCAG's relative luminance and contrast ratio, for colours the page computed; the
 # background is the first opaque one up the tree.
@@ -97,13 +101,13 @@ def visit_settled(browser, base_url: str, page_name: str, **options) -> harness.
 
 @pytest.mark.parametrize(("mode", "size"), COMBINATIONS)
 @pytest.mark.parametrize("page_name", PAGES)
-def test_axe_finds_no_wcag_violation(
+def test_axe_finds_no_wcag_violation_and_no_best_practice_issue(
     browser, base_url: str, axe_available, page_name: str, mode: str, size: str, measurements
 ) -> None:
     visit = visit_settled(browser, base_url, page_name, mode=mode, size=size)
     try:
         theme = visit.page.evaluate("document.documentElement.dataset.theme")
-        violations = harness.axe_violations(visit.page)
+        violations = harness.axe_violations(visit.page, AXE_TAGS)
     finally:
         visit.close()
     assert theme == mode, f"the page opened in {theme} mode, not {mode}"
@@ -125,15 +129,28 @@ def _shown(element) -> tuple[str | None, str, str | None]:
     )
 
 
-def _settle(page, element, want: tuple, timeout_ms: int = 5000) -> tuple:
-    """`_shown(element)` once it equals `want`, or as it is after `timeout_ms`."""
-    got = _shown(element)
+def _settle(page, element, want: tuple, timeout_ms: int = 5000, read=_shown) -> tuple:
+    """`read(element)` once it equals `want`, or as it is after `timeout_ms`."""
+    got = read(element)
     for _ in range(timeout_ms // 50):
         if got == want:
             break
         page.wait_for_timeout(50)
-        got = _shown(element)
+        got = read(element)
     return got
+
+
+def _announced(element) -> tuple[int, str, str]:
+    """The slider's polite live regions: how many, their role and their text."""
+    regions = element.locator("[aria-live]")
+    if regions.count() != 1:
+        return regions.count(), "", ""
+    region = regions.first
+    return (
+        1,
+        f"{region.get_attribute('role')}/{region.get_attribute('aria-live')}",
+        region.text_content().strip(),
+    )
 
 
 @pytest.mark.parametrize("page_name", SLIDER_PAGES)
@@ -163,6 +180,7 @@ def test_sliders_are_named_announce_their_value_and_describe_their_frame(
                 "\\)", ""
             ), where
             handle.focus()
+            before = round(float(handle.get_attribute("aria-valuenow")))
             for key in ("Home", "ArrowRight", "End"):
                 page.keyboard.press(key)
                 position = round(float(handle.get_attribute("aria-valuenow")))
@@ -172,6 +190,15 @@ def test_sliders_are_named_announce_their_value_and_describe_their_frame(
                 assert got == want, (
                     f"{where} after {key}: (spoken value, readout, alt text) is {got}, "
                     f"expected {want}"
+                )
+                if position == before:
+                    continue  # the key did not move the slider: nothing new to announce
+                before = position
+                want = (1, "status/polite", slider.alts[position].strip())
+                got = _settle(page, element, want, read=_announced)
+                assert got == want, (
+                    f"{where} after {key}: (live regions, role/politeness, text) is "
+                    f"{got[:2] + (got[2][:80],)}, expected {want[:2] + (want[2][:80],)}"
                 )
     finally:
         visit.close()

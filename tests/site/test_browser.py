@@ -1,11 +1,12 @@
 """Browser tests of the built site: what a reader gets when they open the pages.
 
-For every HTML page: it loads with no page error, no console error, no failed request, and no
-request leaving 127.0.0.1 (every request is routed through the test, which records and blocks
-any other host), and weighs at most 6 MB. For every page with widgets: each embedded widget
-view renders, with as many sliders as the embedded state holds, and every slider moves by
-keyboard and by mouse and changes the picture it drives. Each chapter is saved as a
-full-page screenshot at 1280 px in `_build/screenshots/` (test_layout.py adds 375 px).
+For every HTML page: it loads with no page error, no console message of any kind (not even a
+library's warning or log line), no failed request, no id used twice in the live page (scripts
+included), and no request leaving 127.0.0.1 (every request is routed through the test, which
+records and blocks any other host), and weighs at most 6 MB. For every page with widgets: each
+embedded widget view renders, with as many sliders as the embedded state holds, and every
+slider moves by keyboard and by mouse and changes the picture it drives. Each chapter is saved
+as a full-page screenshot at 1280 px in `_build/screenshots/` (test_layout.py adds 375 px).
 
 Accessibility is in test_accessibility.py, phones and layout shift in test_layout.py.
 Run with `make test` (which builds the site first) or `pytest tests/site` on a built site.
@@ -59,6 +60,16 @@ async (box) => {
 """
 
 
+# Ids that more than one element of the live page carries.
+REPEATED_IDS_JS = """
+() => {
+  const counts = {};
+  for (const el of document.querySelectorAll("[id]")) counts[el.id] = (counts[el.id] || 0) + 1;
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 1));
+}
+"""
+
+
 def visit_settled(browser, base_url: str, page_name: str, **options) -> harness.Visit:
     visit = harness.open_page(browser, base_url + page_name, **options)
     views, _ = harness.expected_widgets(harness.SITE, page_name)
@@ -85,6 +96,7 @@ def test_page_loads_cleanly_and_light(
         weight, requests = harness.page_weight(visit.page)
         heaviest = harness.heaviest(visit.page)
         fetched = [name for name, _ in visit.page.evaluate(harness.WEIGHT_JS)]
+        repeated = visit.page.evaluate(REPEATED_IDS_JS)
         measurements.setdefault(page_name, {}).update(bytes=weight, requests=requests)
         if page_name in CHAPTER_PAGES:
             name = Path(page_name).stem
@@ -93,6 +105,8 @@ def test_page_loads_cleanly_and_light(
         visit.close()
     assert not visit.external, f"requests that would leave 127.0.0.1: {visit.external}"
     assert not visit.errors, "\n".join(visit.errors)
+    assert not visit.console, "console messages:\n" + "\n".join(visit.console)
+    assert not repeated, f"ids used more than once in the live page (id: times): {repeated}"
     # Font Awesome once: the theme's web fonts, not its 1.5 MB script nor the widget
     # library's own copy of the fonts.
     twice = [u for u in fetched if "fontawesome.js" in u or re.search(r"html-manager/.*\.woff", u)]

@@ -78,7 +78,7 @@ def raw_latex_in_html(html: str) -> list[str]:
 
 # Maths and code in a notebook's Markdown, which a notebook renders as such.
 MARKDOWN_VERBATIM_RE = re.compile(
-    r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```|`[^`\n]+`|\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.DOTALL
+    r"\$\$.*?\$\$|\$[^$]+\$|```.*?```|`[^`\n]+`|\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.DOTALL
 )
 
 

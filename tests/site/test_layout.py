@@ -8,6 +8,9 @@
   least 8 CSS px as displayed, or the figure opens at full size when tapped, where it is;
   each chapter saved as a full-page screenshot in `_build/screenshots/` at 375 px.
 - No horizontal scrollbar under any figure, at either width.
+- Reflow at 320 px (WCAG 1.4.10), also with WCAG 1.4.12 text spacing: the page is no wider
+  than the screen, and no inline equation or other text sticks out of its column, unless the
+  box that holds it scrolls.
 
 Layout shift and weight (test_browser.py) do not depend on the machine's speed; the
 timings on a throttled network are in `make bench` (benchmarks/bench_site.py).
@@ -199,3 +202,90 @@ def _full_size_views(page) -> list[dict]:
         view["closed"] = not dialog.evaluate("(d) => d.open")
         views.append(view)
     return views
+
+
+# WCAG 1.4.12: text spacing a reader may set, without loss of content.
+TEXT_SPACING_CSS = """
+* { line-height: 1.5 !important; letter-spacing: 0.12em !important;
+    word-spacing: 0.16em !important; }
+p { margin-bottom: 2em !important; }
+"""
+# What sticks out at this width: the page itself; an inline equation beyond the block that
+# holds it (unless it scrolls in its own box); any other element of the article past the
+# screen's edge that no scrolling box holds (cut off, or only reachable by moving the page).
+REFLOW_JS = """
+() => {
+  const problems = [];
+  const viewport = document.documentElement.clientWidth;
+  const pageWidth = document.documentElement.scrollWidth;
+  if (pageWidth > viewport + 1) {
+    problems.push(`the page is ${pageWidth} px wide on a ${viewport} px screen`);
+  }
+  const scrolls = (n) => ["auto", "scroll"].includes(getComputedStyle(n).overflowX);
+  function inScroller(el) {
+    for (let n = el; n && n !== document.body; n = n.parentElement) {
+      if (scrolls(n)) return n;
+    }
+    return null;
+  }
+  const visible = (el) => el.getClientRects().length > 0
+    && el.checkVisibility({visibilityProperty: true, opacityProperty: true});
+  const name = (el) =>
+    el.tagName.toLowerCase() + ` "${(el.textContent || "").trim().slice(0, 50)}"`;
+  for (const maths of document.querySelectorAll(
+      ".bd-content mjx-container:not([display='true'])")) {
+    if (!visible(maths)) continue;
+    const block = maths.parentElement.closest("p, li, dd, dt, td, th, figcaption, div");
+    const right = Math.round(maths.getBoundingClientRect().right);
+    const limit = Math.round(Math.min(block.getBoundingClientRect().right, viewport));
+    // Reachable if it scrolls in its own box, or in a box (a table's) that fits the screen.
+    const scroller = inScroller(maths);
+    const reachable = scroller
+      && (scroller === maths || scroller.getBoundingClientRect().right <= viewport + 1);
+    if (right > limit + 1 && !reachable) {
+      problems.push(`inline ${name(maths)}: reaches ${right} px, its column ends at ${limit} px`);
+    }
+  }
+  for (const el of document.querySelectorAll(".bd-article *")) {
+    const rect = el.getBoundingClientRect();
+    if (rect.width === 0 || rect.right <= viewport + 1 || !visible(el)) continue;
+    if (el.closest("mjx-container") && el.tagName.toLowerCase() !== "mjx-container") continue;
+    const scroller = inScroller(el.parentElement);
+    if (scroller && scroller.getBoundingClientRect().right <= viewport + 1) continue;
+    if (el.children.length && [...el.children].some((c) => c.getBoundingClientRect().right
+        > viewport + 1)) continue;  // report the innermost
+    problems.push(`${name(el)}: reaches ${Math.round(rect.right)} px on a ${viewport} px screen`);
+  }
+  return problems.slice(0, 20);
+}
+"""
+
+# Every dropdown open, as a reader who opens them sees it.
+OPEN_DROPDOWNS_JS = """
+() => document.querySelectorAll(".admonition.dropdown")
+  .forEach((d) => d.classList.remove("toggle-hidden"))
+"""
+OPEN_DROPDOWNS_CSS = """
+html[data-mode] .admonition.dropdown:not(.toggle) > .admonition-title ~ * {
+  height: auto !important; opacity: 1 !important; visibility: visible !important; }
+"""
+
+
+@pytest.mark.parametrize("spacing", ["plain", "text-spacing"])
+@pytest.mark.parametrize("page_name", PAGES)
+def test_reflow_at_320_px(browser, base_url: str, page_name: str, spacing: str) -> None:
+    visit = visit_settled(browser, base_url + page_name, page_name, size="phone")
+    page = visit.page
+    try:
+        page.set_viewport_size({"width": 320, "height": 640})
+        page.evaluate(OPEN_DROPDOWNS_JS)  # solutions hold equations too
+        page.add_style_tag(content=OPEN_DROPDOWNS_CSS)
+        if spacing == "text-spacing":
+            page.add_style_tag(content=TEXT_SPACING_CSS)
+        page.wait_for_timeout(300)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        problems = page.evaluate(REFLOW_JS)
+    finally:
+        visit.close()
+    print(f"{page_name} at 320 px ({spacing}): page {width} px wide, {len(problems)} problems")
+    assert not problems, f"at 320 px ({spacing}):\n" + "\n".join(problems)

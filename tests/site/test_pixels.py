@@ -4,6 +4,8 @@
   the page around them (WCAG 1.4.11), measured on a screenshot of the slider, in light and
   dark mode. Computed styles are not enough: ipywidgets paints its own track box over the
   book's track colour, which the style of the track element does not show.
+- Display equations too wide for a phone's column scroll in their box and show it: with the
+  equation itself hidden, the box's edge paints a visible cue (a scroll shadow).
 """
 
 from __future__ import annotations
@@ -132,3 +134,77 @@ def test_slider_track_handle_and_focus_ring_stand_out_in_the_pixels(
                 f"{part} of slider {index} in {mode} mode: {value:.2f}:1 against the page "
                 f"{measured['page']} (needs {MIN_CONTRAST}:1): {report}"
             )
+
+
+# Display equations wider than their box: the box that scrolls (MathJax's container or the
+# page's div.math around it), marked for the test.
+WIDE_MATHS_JS = """
+() => {
+  const wide = [];
+  document.querySelectorAll(".bd-content mjx-container[display='true']").forEach((m, index) => {
+    const box = [m, m.parentElement].find((n) => n.scrollWidth > n.clientWidth + 1);
+    if (!box || box.clientWidth === 0) return;
+    box.dataset.wideMaths = String(index);
+    const overflow = getComputedStyle(box).overflowX;
+    wide.push({index: index, text: (m.textContent || "").trim().slice(0, 40),
+               hidden: box.scrollWidth - box.clientWidth,
+               scrolls: ["auto", "scroll"].includes(overflow), overflow: overflow});
+  });
+  return wide;
+}
+"""
+# Hide (or show again) what the box holds, leaving the box's own painting.
+HIDE_CONTENT_JS = """
+(box, hide) => { for (const c of box.children) c.style.visibility = hide ? "hidden" : ""; }
+"""
+
+
+@pytest.mark.parametrize("mode", harness.MODES)
+@pytest.mark.parametrize("page_name", harness.chapter_pages())
+def test_phone_wide_display_maths_scrolls_and_shows_it(
+    browser, base_url: str, page_name: str, mode: str
+) -> None:
+    visit = harness.open_page(browser, base_url + page_name, size="phone", mode=mode)
+    page = visit.page
+    views, _ = harness.expected_widgets(harness.SITE, page_name)
+    harness.wait_until_settled(page, views)
+    problems, measured = [], []
+    try:
+        # Open every dropdown (solutions hold equations too).
+        page.evaluate(
+            "() => document.querySelectorAll('.admonition.dropdown')"
+            ".forEach((d) => d.classList.remove('toggle-hidden'))"
+        )
+        page.add_style_tag(
+            content="html[data-mode] .admonition.dropdown:not(.toggle) > .admonition-title ~ *"
+            " { height: auto !important; opacity: 1 !important; visibility: visible !important }"
+        )
+        page.wait_for_timeout(300)
+        wide = page.evaluate(WIDE_MATHS_JS)
+        for item in wide:
+            box = page.locator(f"[data-wide-maths='{item['index']}']")
+            box.scroll_into_view_if_needed()
+            box.evaluate("(b) => { b.scrollLeft = 0; }")
+            # The box alone: what shows that more of the equation is to the right?
+            box.evaluate(HIDE_CONTENT_JS, True)
+            image = screenshot(box)
+            box.evaluate(HIDE_CONTENT_JS, False)
+            page_rgb = image.getpixel((2, image.height // 2))  # the left end, scrolled to 0
+            edge = [
+                contrast(image.getpixel((x, y)), page_rgb)
+                for x in range(max(0, image.width - 6), image.width)
+                for y in range(image.height)
+            ]
+            cue = max(edge)
+            measured.append(f"{item['text']!r} ({item['hidden']} px hidden): cue {cue:.2f}:1")
+            if not item["scrolls"]:
+                problems.append(f"{item['text']!r}: overflow-x {item['overflow']}, no scrolling")
+            if cue < MIN_CONTRAST:
+                problems.append(
+                    f"{item['text']!r} hides {item['hidden']} px with no visible cue: the box's "
+                    f"right edge reaches {cue:.2f}:1 against its background (needs 3:1)"
+                )
+    finally:
+        visit.close()
+    print(f"{page_name} {mode}: {len(measured)} wide display equations; " + "; ".join(measured))
+    assert not problems, "\n".join(problems)

@@ -6,6 +6,8 @@
   book's track colour, which the style of the track element does not show.
 - Display equations too wide for a phone's column scroll in their box and show it: with the
   equation itself hidden, the box's edge paints a visible cue (a scroll shadow).
+- Tapping a "Solution to Exercise N" bar on a phone opens the solution and stays on the page
+  (the bar holds a link to the exercise, which a tap must not follow).
 """
 
 from __future__ import annotations
@@ -207,4 +209,44 @@ def test_phone_wide_display_maths_scrolls_and_shows_it(
     finally:
         visit.close()
     print(f"{page_name} {mode}: {len(measured)} wide display equations; " + "; ".join(measured))
+    assert not problems, "\n".join(problems)
+
+
+SOLUTION_TITLES = ".bd-content .solution.dropdown > .admonition-title"
+
+
+@pytest.mark.parametrize("page_name", harness.chapter_pages())
+def test_phone_tapping_a_solution_bar_opens_it(browser, base_url: str, page_name: str) -> None:
+    visit = harness.open_page(browser, base_url + page_name, size="phone")
+    page = visit.page
+    views, _ = harness.expected_widgets(harness.SITE, page_name)
+    harness.wait_until_settled(page, views)
+    problems = []
+    try:
+        titles = page.locator(SOLUTION_TITLES)
+        count = titles.count()
+        url = page.url
+        for index in range(count):
+            title = titles.nth(index)
+            title.scroll_into_view_if_needed()
+            box = title.bounding_box()
+            # Where a thumb lands: the middle of the bar.
+            page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.wait_for_timeout(400)
+            opened = title.evaluate(
+                "(t) => { const a = t.parentElement; const next = t.nextElementSibling;"
+                " return !a.classList.contains('toggle-hidden')"
+                " && !!next && next.checkVisibility({visibilityProperty: true})"
+                " && next.getBoundingClientRect().height > 0; }"
+            )
+            text = " ".join(title.inner_text().split())
+            if page.url != url:
+                problems.append(f"{text!r}: the tap went to {page.url}")
+                page.goto(url)
+                harness.wait_until_settled(page, views)
+            elif not opened:
+                problems.append(f"{text!r}: the tap did not open the solution")
+    finally:
+        visit.close()
+    print(f"{page_name}: {count} solution bars tapped")
     assert not problems, "\n".join(problems)

@@ -8,6 +8,9 @@
   least 8 CSS px as displayed, or the figure opens at full size when tapped, where it is;
   each chapter saved as a full-page screenshot in `_build/screenshots/` at 375 px.
 - No horizontal scrollbar under any figure, at either width.
+- Layout shift is the worst of SHIFT_LOADS fresh loads of each page (a single load passed or
+  failed at random on a loaded machine).
+- Figure text at least 8 CSS px as displayed on a desktop too, or the figure opens full size.
 - Reflow at 320 px (WCAG 1.4.10), also with WCAG 1.4.12 text spacing: the page is no wider
   than the screen, and no inline equation or other text sticks out of its column, unless the
   box that holds it scrolls.
@@ -92,6 +95,37 @@ def _shift_report(page) -> str:
     return "; ".join(f"{s['value']:.3f} at {s['time']:.0f} ms by {s['sources']}" for s in moved)
 
 
+# Plain loads per page and size: the test takes the worst.
+SHIFT_LOADS = 5
+
+
+def worst_shift(browser, url: str, page_name: str, first: float, report: str, **options):
+    """(worst layout shift, its report, every load's shift): `first` is a load already made,
+    the others are fresh visits (empty cache) until there are SHIFT_LOADS."""
+    worst, worst_report, values = first, report, [first]
+    for _ in range(SHIFT_LOADS - 1):
+        visit = visit_settled(browser, url, page_name, **options)
+        try:
+            shift = harness.layout_shift(visit.page)
+            if shift > worst:
+                worst, worst_report = shift, _shift_report(visit.page)
+            values.append(shift)
+        finally:
+            visit.close()
+    return worst, worst_report, values
+
+
+def _frames_text(page_name: str, figures: list[dict]) -> None:
+    """Slider frames other than the one shown: same displayed width, their own text sizes."""
+    sliders = harness.book_sliders(harness.SITE, page_name)
+    shown = [f for f in figures if f["src"].startswith("slider frame")]
+    for slider, frame in zip(sliders, shown, strict=False):
+        sizes = [px for px in slider.text_px if isinstance(px, float)]
+        if sizes and frame["natural"]:
+            frame["textPx"] = min(sizes)
+            frame["shownTextPx"] = min(sizes) * frame["shown"] / frame["natural"]
+
+
 @pytest.mark.parametrize("page_name", PAGES)
 def test_no_layout_shift_and_no_scrollbar_under_figures_on_a_desktop(
     browser, base_url: str, page_name: str, measurements
@@ -101,11 +135,34 @@ def test_no_layout_shift_and_no_scrollbar_under_figures_on_a_desktop(
         shift = harness.layout_shift(visit.page)
         report = _shift_report(visit.page)
         scrollbars = visit.page.evaluate(FIGURE_SCROLL_JS)
+        figures = harness.figure_text(visit.page)
     finally:
         visit.close()
+    shift, report, loads = worst_shift(browser, base_url + page_name, page_name, shift, report)
     measurements.setdefault(page_name, {})["shift"] = shift
-    assert shift <= harness.MAX_LAYOUT_SHIFT, f"layout shift {shift:.3f}: {report}"
+    _frames_text(page_name, figures)
+    texts = [f for f in figures if isinstance(f["textPx"], float)]
+    smallest = min((f["shownTextPx"] for f in texts), default=None)
+    if smallest is not None:
+        measurements[page_name]["text_px_desktop"] = smallest
+    print(
+        f"{page_name}: layout shift of {len(loads)} loads "
+        + ", ".join(f"{v:.3f}" for v in loads)
+        + ("" if smallest is None else f"; smallest figure text {smallest:.2f} px")
+    )
+    assert shift <= harness.MAX_LAYOUT_SHIFT, (
+        f"layout shift {shift:.3f} (worst of {len(loads)} loads: {loads}): {report}"
+    )
     assert not scrollbars, f"scrollbars under figures: {scrollbars}"
+    small = [
+        f"{f['src'][:60]}: {f['shownTextPx']:.2f} px"
+        for f in texts
+        if f["shownTextPx"] < harness.MIN_FIGURE_TEXT_PX and not f["zoomable"]
+    ]
+    assert not small, (
+        f"figure text under {harness.MIN_FIGURE_TEXT_PX} px on a desktop, and no full-size "
+        f"view: {small}"
+    )
 
 
 @pytest.mark.parametrize(("page_name", "target"), DEEP_LINKS)
@@ -143,14 +200,14 @@ def test_phone_nothing_cut_off_no_shift_and_readable_figures(
     finally:
         visit.close()
 
-    # Slider frames other than the one shown: same displayed width, their own text sizes.
-    sliders = harness.book_sliders(harness.SITE, page_name)
-    shown = [f for f in figures if f["src"].startswith("slider frame")]
-    for slider, frame in zip(sliders, shown, strict=False):
-        sizes = [px for px in slider.text_px if isinstance(px, float)]
-        if sizes and frame["natural"]:
-            frame["textPx"] = min(sizes)
-            frame["shownTextPx"] = min(sizes) * frame["shown"] / frame["natural"]
+    shift, report, loads = worst_shift(
+        browser, base_url + page_name, page_name, shift, report, size="phone"
+    )
+    print(
+        f"{page_name}: layout shift on a phone of {len(loads)} loads "
+        + ", ".join(f"{v:.3f}" for v in loads)
+    )
+    _frames_text(page_name, figures)
 
     record = measurements.setdefault(page_name, {})
     record["shift_phone"] = shift
@@ -161,7 +218,9 @@ def test_phone_nothing_cut_off_no_shift_and_readable_figures(
     if opened:
         record["text_px_full"] = min(f["shownTextPx"] for f in opened)
 
-    assert shift <= harness.MAX_LAYOUT_SHIFT, f"layout shift {shift:.3f} on a phone: {report}"
+    assert shift <= harness.MAX_LAYOUT_SHIFT, (
+        f"layout shift {shift:.3f} on a phone (worst of {len(loads)} loads: {loads}): {report}"
+    )
     assert not cut_off, "cut off on a 375 px phone:\n" + "\n".join(cut_off)
     assert not scrollbars, f"scrollbars under figures on a phone: {scrollbars}"
     unknown = [f["src"] for f in figures if f["textPx"] is None]

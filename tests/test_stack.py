@@ -229,42 +229,26 @@ def flat_if_needed(net, data):
     return (X if isinstance(net[0], Flatten) else X.reshape(len(X), -1)), y
 
 
-def train_alone(build, loss, sgd, seed, order_seed):
-    net = build(np.random.default_rng(seed))
+def train_for_three_epochs(net, loss, sgd, rng):
+    """`fit` on the toy data as every equality test trains: one network or a stack."""
     train, test = (flat_if_needed(net, d) for d in toy_data(loss))
     loss_fn = CrossEntropyLoss() if loss == "ce" else MSELoss()
-    order = np.random.default_rng(order_seed)
-    history = fit(
-        net,
-        loss_fn,
-        SGD(net.parameters(), lr=0.1, **sgd),
-        train,
-        test,
-        epochs=3,
-        batch_size=6,
-        rng=order,
-        progress=False,
+    optimizer = SGD(net.parameters(), lr=0.1, **sgd)
+    return fit(
+        net, loss_fn, optimizer, train, test, epochs=3, batch_size=6, rng=rng, progress=False
     )
-    return net, history, order
+
+
+def train_alone(build, loss, sgd, seed, order_seed):
+    net = build(np.random.default_rng(seed))
+    order = np.random.default_rng(order_seed)
+    return net, train_for_three_epochs(net, loss, sgd, order), order
 
 
 def train_stack(build, loss, sgd, seeds, order_seeds):
     net = stack_modules([build(np.random.default_rng(s)) for s in seeds])
-    train, test = (flat_if_needed(net, d) for d in toy_data(loss))
-    loss_fn = CrossEntropyLoss() if loss == "ce" else MSELoss()
     orders = gens(*order_seeds)
-    histories = fit(
-        net,
-        loss_fn,
-        SGD(net.parameters(), lr=0.1, **sgd),
-        train,
-        test,
-        epochs=3,
-        batch_size=6,
-        rng=orders,
-        progress=False,
-    )
-    return net, histories, orders
+    return net, train_for_three_epochs(net, loss, sgd, orders), orders
 
 
 def noise_layers(net):

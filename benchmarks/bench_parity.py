@@ -12,7 +12,8 @@ mask is passed on; the scale is each library's own.
 
 Compared, for cross-entropy and for MSE against one-hot targets, at p = 0.2, 0.3 and 0.5:
 the dropout layer's output, the loss, the gradient with respect to the input and to every
-weight and bias, and then five steps of SGD with momentum (lr 0.1, momentum 0.9), each on
+weight and bias, and then five steps of SGD with momentum and weight decay (lr 0.1, momentum
+0.9, weight decay 0.01, PyTorch's `weight_decay`), each on
 the next 32 digits with a fresh PyTorch mask: the five losses and the weights and biases
 after every step. Each comparison is a relative difference, max |nnscratch - torch| /
 max |torch| over the array; the worst over the rates and steps is reported per quantity.
@@ -40,7 +41,7 @@ SIZES = (784, 256, 10)
 RATES = (0.2, 0.3, 0.5)
 BATCH = 32
 STEPS = 5
-LR, MOMENTUM = 0.1, 0.9
+LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.9, 0.01
 SEED = 0
 LOSSES = ("cross-entropy", "MSE")
 # Table rows, in order: (key, what is compared)
@@ -52,7 +53,7 @@ QUANTITIES = [
     ("grad_b1", "dL/db1"),
     ("grad_W2", "dL/dW2"),
     ("grad_b2", "dL/db2"),
-    ("sgd_losses", f"losses of {STEPS} SGD-momentum steps"),
+    ("sgd_losses", f"losses of {STEPS} SGD steps (momentum, weight decay)"),
     ("sgd_params", f"weights and biases after each of {STEPS} steps"),
 ]
 
@@ -155,9 +156,11 @@ def compare(torch, X: np.ndarray, y: np.ndarray, weights: list[np.ndarray], p: f
     ):
         note(key, ours.grad, theirs.grad.numpy())
 
-    # Five SGD-with-momentum steps, each on the next batch with a fresh mask.
-    ours_sgd = SGD(pair.params, lr=LR, momentum=MOMENTUM)
-    torch_sgd = torch.optim.SGD(pair.model.parameters(), lr=LR, momentum=MOMENTUM)
+    # Five SGD steps with momentum and weight decay, each on the next batch with a fresh mask.
+    ours_sgd = SGD(pair.params, lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    torch_sgd = torch.optim.SGD(
+        pair.model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY
+    )
     for step in range(STEPS):
         rows = slice((step + 1) * BATCH, (step + 2) * BATCH)
         X_b, y_b = X[rows], y[rows]

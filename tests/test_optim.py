@@ -1,4 +1,5 @@
-"""SGD: plain and momentum updates, skipping missing gradients, argument checks, max-norm."""
+"""SGD: plain, momentum and weight-decay updates, skipping missing gradients, argument checks,
+max-norm."""
 
 import numpy as np
 import pytest
@@ -24,6 +25,34 @@ def test_momentum_matches_pytorch_formula():
     np.testing.assert_allclose(w.data, [0.71])
 
 
+def test_weight_decay_matches_pytorch_formula():
+    # PyTorch: g <- grad + wd w, then v <- mu v + g, then w <- w - lr v.
+    w = Tensor(np.array([2.0, -1.0]), requires_grad=True)
+    opt = SGD([w], lr=0.1, momentum=0.5, weight_decay=0.2)
+    w.grad = np.array([1.0, 0.0])
+    opt.step()  # g = [1.4, -0.2], v = g, w = [2 - 0.14, -1 + 0.02]
+    np.testing.assert_allclose(w.data, [1.86, -0.98])
+    w.grad = np.array([1.0, 0.0])
+    opt.step()  # g = [1 + 0.372, -0.196], v = [0.7 + 1.372, -0.1 - 0.196]
+    np.testing.assert_allclose(w.data, [1.86 - 0.2072, -0.98 + 0.0296])
+    assert repr(opt) == "SGD(lr=0.1, momentum=0.5, weight_decay=0.2)"
+
+
+def test_weight_decay_is_the_gradient_of_an_l2_penalty(rng):
+    # One step with weight_decay = lam equals one step on loss + lam / 2 ||w||^2 by autograd.
+    x = rng.standard_normal((4, 3))
+    start = rng.standard_normal((3, 2))
+    decayed = Tensor(start.copy(), requires_grad=True)
+    penalised = Tensor(start.copy(), requires_grad=True)
+    out = Tensor(x) @ decayed
+    (out * out).sum().backward()
+    out = Tensor(x) @ penalised
+    ((out * out).sum() + (penalised * penalised).sum() * (0.5 * 0.3)).backward()
+    SGD([decayed], lr=0.05, weight_decay=0.3).step()
+    SGD([penalised], lr=0.05).step()
+    np.testing.assert_allclose(decayed.data, penalised.data, rtol=1e-12)
+
+
 def test_parameters_without_grad_are_left_alone_and_zero_grad_clears():
     a = Tensor(np.array([1.0]), requires_grad=True)
     b = Tensor(np.array([1.0]), requires_grad=True)
@@ -43,6 +72,9 @@ def test_parameters_without_grad_are_left_alone_and_zero_grad_clears():
         ({"lr": float("nan")}, "lr"),
         ({"lr": 0.1, "momentum": 1.0}, "momentum"),
         ({"lr": 0.1, "momentum": -0.1}, "momentum"),
+        ({"lr": 0.1, "weight_decay": -0.01}, "weight_decay"),
+        ({"lr": 0.1, "weight_decay": float("inf")}, "weight_decay"),
+        ({"lr": 0.1, "weight_decay": "0.1"}, "weight_decay"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -92,10 +124,12 @@ def test_sgd_max_norm_constrains_weights_after_each_step_and_leaves_biases(rng):
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_step_leaves_the_gradient_as_it_was(rng, momentum):
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_step_leaves_the_gradient_as_it_was(rng, momentum, weight_decay):
     w = Tensor(rng.standard_normal((300, 200)).astype(np.float32), requires_grad=True)
     w.grad = rng.standard_normal((300, 200)).astype(np.float32)
     before, grad = w.data.copy(), w.grad.copy()
-    SGD([w], lr=0.1, momentum=momentum).step()
+    SGD([w], lr=0.1, momentum=momentum, weight_decay=weight_decay).step()
     np.testing.assert_array_equal(w.grad, grad)
-    np.testing.assert_array_equal(w.data, before - np.float32(0.1) * grad)
+    update = grad + np.float32(weight_decay) * before if weight_decay else grad
+    np.testing.assert_array_equal(w.data, before - np.float32(0.1) * update)

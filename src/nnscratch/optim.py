@@ -1,4 +1,4 @@
-"""Stochastic gradient descent, optionally with momentum and a max-norm constraint."""
+"""Stochastic gradient descent, optionally with momentum, weight decay and a max-norm constraint."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ class SGD:
         lr: learning rate, > 0.
         momentum: in [0, 1). With momentum `mu`, `v <- mu v + grad` and `w <- w - lr v`
             (PyTorch's form); with 0 this is plain `w <- w - lr grad`.
+        weight_decay: >= 0, the L2 penalty's coefficient `lam`: `lam w` is added to the
+            gradient before momentum, which is the gradient of `lam / 2 ||w||^2` added to the
+            loss (PyTorch's `weight_decay`, applied like PyTorch to every parameter given,
+            biases included; pass two groups as two optimizers to spare the biases).
         max_norm: if given (> 0), after every step each row of every 2-D parameter is
             projected back into the ball of radius `max_norm` (`max_norm_`): for a `Linear`
             weight `(out, in)` that bounds the norm of each unit's incoming weights, the
@@ -31,6 +35,7 @@ class SGD:
         lr: float,
         momentum: float = 0.0,
         max_norm: float | None = None,
+        weight_decay: float = 0.0,
     ) -> None:
         self.parameters = list(parameters)
         if not self.parameters:
@@ -39,6 +44,10 @@ class SGD:
             raise ValueError(f"lr must be a positive finite number, got {lr!r}")
         if not (isinstance(momentum, (int, float)) and 0.0 <= momentum < 1.0):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        if not (
+            isinstance(weight_decay, (int, float)) and weight_decay >= 0 and np.isfinite(weight_decay)
+        ):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
         if max_norm is not None and not (
             isinstance(max_norm, (int, float)) and max_norm > 0 and np.isfinite(max_norm)
         ):
@@ -46,6 +55,7 @@ class SGD:
         self.lr = float(lr)
         self.momentum = float(momentum)
         self.max_norm = None if max_norm is None else float(max_norm)
+        self.weight_decay = float(weight_decay)
         self._velocity: list[np.ndarray | None] = [None] * len(self.parameters)
 
     def step(self) -> None:
@@ -54,6 +64,8 @@ class SGD:
             if p.grad is None:
                 continue
             update = p.grad
+            if self.weight_decay:  # a new array: the gradient itself is left as backward made it
+                update = update + self.weight_decay * p.data
             if self.momentum:
                 v = self._velocity[i]
                 if v is None:
@@ -73,6 +85,7 @@ class SGD:
 
     def __repr__(self) -> str:
         extra = "" if self.max_norm is None else f", max_norm={self.max_norm}"
+        extra += f", weight_decay={self.weight_decay}" if self.weight_decay else ""
         return f"SGD(lr={self.lr}, momentum={self.momentum}{extra})"
 
 

@@ -45,7 +45,9 @@ class SGD:
         if not (isinstance(momentum, (int, float)) and 0.0 <= momentum < 1.0):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         if not (
-            isinstance(weight_decay, (int, float)) and weight_decay >= 0 and np.isfinite(weight_decay)
+            isinstance(weight_decay, (int, float))
+            and weight_decay >= 0
+            and np.isfinite(weight_decay)
         ):
             raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
         if max_norm is not None and not (

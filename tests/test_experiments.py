@@ -31,6 +31,10 @@ def test_config_validates_its_fields():
         MLPConfig(max_norm=0.0)
     with pytest.raises(ValueError, match="max_norm"):
         MLPConfig(max_norm=float("inf"))
+    with pytest.raises(ValueError, match="weight_decay"):
+        MLPConfig(weight_decay=-0.1)
+    with pytest.raises(ValueError, match="weight_decay"):
+        MLPConfig(weight_decay=float("nan"))
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\)"):
         MLPConfig(p=1.0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):

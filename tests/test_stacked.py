@@ -34,7 +34,13 @@ def library_run(config: MLPConfig) -> list[np.ndarray]:
     fit(
         model,
         loss_fn,
-        SGD(model.parameters(), lr=config.lr, momentum=config.momentum, max_norm=config.max_norm),
+        SGD(
+            model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            max_norm=config.max_norm,
+            weight_decay=config.weight_decay,
+        ),
         (X, target),
         epochs=config.epochs,
         batch_size=config.batch_size,
@@ -54,8 +60,18 @@ CASES = [
     dict(p=0.5, dropout="gaussian"),
     dict(p=0.3, p_input=0.2, dropout="gaussian", momentum=0.9, max_norm=1.0),
     dict(p=0.3, momentum=0.9, max_norm=1.0),
+    dict(p=0.3, momentum=0.9, weight_decay=0.01),
+    dict(p=0.0, momentum=0.9, weight_decay=0.01),
+    dict(p=0.5, weight_decay=0.003),
 ]
-STACKS = ([0, 3, 4, 5], [1], [2], [6, 7])  # cases that share training settings share a stack
+STACKS = (
+    [0, 3, 4, 5],
+    [1],
+    [2],
+    [6, 7],
+    [8, 9],
+    [10],
+)  # cases that share training settings share a stack
 
 
 def test_stacked_runs_match_fit_on_the_package_modules_in_float64():

@@ -92,6 +92,8 @@ class MLPConfig:
             the last one; 0 means after the last one only.
         max_norm: None, or the radius of SGD's max-norm constraint on every unit's incoming
             weights (`optim.SGD(max_norm=...)`, applied after each step).
+        weight_decay: >= 0, the L2 penalty's coefficient (`optim.SGD(weight_decay=...)`,
+            PyTorch's semantics: added to the gradient of every parameter before momentum).
     """
 
     hidden: tuple[int, ...] = (256, 256)
@@ -111,6 +113,7 @@ class MLPConfig:
     shuffle: bool = True
     eval_every: int = 1
     max_norm: float | None = None
+    weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("p", "p_input"):
@@ -147,6 +150,10 @@ class MLPConfig:
         if self.max_norm is not None and not (self.max_norm > 0 and math.isfinite(self.max_norm)):
             raise ValueError(
                 f"max_norm must be None or a positive finite number, got {self.max_norm!r}"
+            )
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise ValueError(
+                f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}"
             )
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError(f"hidden must list at least one positive width, got {self.hidden}")
@@ -409,7 +416,9 @@ def _train_stack(configs: Sequence[MLPConfig], dtype=np.float32) -> list[RunResu
         model = build_mlp(config, init_rng, mask_rng, dtype)
         order = order_rng if config.shuffle else None
         members.append(Member(model, order, mask_rng, config.rates, config.dropout))
-    stack = StackedMLP(members, first.lr, first.momentum, first.loss, dtype, first.max_norm)
+    stack = StackedMLP(
+        members, first.lr, first.momentum, first.loss, dtype, first.max_norm, first.weight_decay
+    )
     X, y = data.X.astype(dtype, copy=False), data.y
     target = np.eye(10, dtype=dtype)[y] if first.loss == "mse" else y
     n, k = len(X), len(configs)

@@ -66,6 +66,8 @@ class StackedMLP:
         dtype: float type of the weights and activations.
         max_norm: if given, after each step every unit's incoming weights are projected into
             the ball of that radius (as `optim.SGD(max_norm=...)`), shared.
+        weight_decay: L2 coefficient added to every parameter's gradient before momentum
+            (as `optim.SGD(weight_decay=...)`), shared.
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class StackedMLP:
         loss: str = "cross_entropy",
         dtype=np.float32,
         max_norm: float | None = None,
+        weight_decay: float = 0.0,
     ) -> None:
         if not members:
             raise ValueError("StackedMLP needs at least one member")
@@ -85,6 +88,7 @@ class StackedMLP:
         self.dtype = np.dtype(dtype).type
         self.lr, self.momentum, self.loss = float(lr), float(momentum), loss
         self.max_norm = None if max_norm is None else float(max_norm)
+        self.weight_decay = float(weight_decay)
         linears = [[m for m in member.model.layers if isinstance(m, Linear)] for member in members]
         shapes = {tuple((layer.in_features, layer.out_features) for layer in ls) for ls in linears}
         if len(shapes) != 1:
@@ -197,6 +201,9 @@ class StackedMLP:
 
     def _update(self, grads: list[np.ndarray]) -> None:
         params = self.W + self.b
+        if self.weight_decay:  # g <- g + lam w, before momentum (PyTorch's weight_decay)
+            for w, g in zip(params, grads, strict=True):
+                g += self.dtype(self.weight_decay) * w
         if self.velocity is None:
             for w, g in zip(params, grads, strict=True):
                 g *= self.dtype(self.lr)

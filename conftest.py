@@ -15,16 +15,26 @@
    venv, JupyterLab, Chromium), so they run only when named on the command line (`pytest
    tests/site`, `pytest tests/notebooks/...`, as `make test` does), never as part of
    `pytest tests`.
+
+3. One BLAS thread, as the Makefile sets it: the chapters' kernels inherit this process's
+   environment, and a chapter run by `pytest` straight from a shell would otherwise get an
+   OpenBLAS thread per core, whose spinning made chapter 1 about five times slower on this
+   2-core machine when two chapters ran side by side.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+
+# The chapters' kernels start later, as child processes: they see these (item 3 above).
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 ROOT = Path(__file__).resolve().parent
 # Test folders collected only when named on the command line (they need a built site).

@@ -471,3 +471,140 @@ def test_fit_needs_one_generator_per_member():
         fit(net, CrossEntropyLoss(), opt, train, epochs=1, rng=[order] * 3, progress=False)
     with pytest.raises(TypeError, match="rng must be a np.random.Generator or a sequence"):
         fit(net, CrossEntropyLoss(), opt, train, epochs=1, rng=[1, 2, 3], progress=False)
+
+
+# --- early stopping: each member keeps its own best epoch ------------------------------------
+
+
+def states_by_epoch(net, loss, sgd, order, epochs):
+    """Train one network alone epoch by epoch; its validation accuracy and a copy of its
+    parameters and running statistics after each epoch."""
+    train, test = (flat_if_needed(net, d) for d in toy_data(loss))
+    loss_fn = CrossEntropyLoss() if loss == "ce" else MSELoss()
+    optimizer = SGD(net.parameters(), lr=0.1, **sgd)
+    accs, states = [], []
+    for _ in range(epochs):
+        fit(
+            net,
+            loss_fn,
+            optimizer,
+            train,
+            test,
+            epochs=1,
+            batch_size=6,
+            rng=order,
+            progress=False,
+            eval_train=False,
+        )
+        accs.append(evaluate(net, *test))
+        states.append(
+            [p.data.copy() for p in net.parameters()]
+            + [
+                getattr(m, b).copy()
+                for m in _modules(net)
+                for b in ("running_mean", "running_var")
+                if hasattr(m, b)
+            ]
+        )
+    return np.array(accs), states
+
+
+@pytest.mark.parametrize("kind", ["dropout", "batchnorm", "drop_path"])
+def test_restore_best_gives_each_member_the_state_of_its_own_best_epoch(kind):
+    build, loss, sgd = KINDS[kind]
+    epochs, seeds, order_seeds = 8, (10, 11, 12), (20, 21, 22)
+    stack = stack_modules([build(np.random.default_rng(s)) for s in seeds])
+    train, test = (flat_if_needed(stack, d) for d in toy_data(loss))
+    loss_fn = CrossEntropyLoss() if loss == "ce" else MSELoss()
+    histories = fit(
+        stack,
+        loss_fn,
+        SGD(stack.parameters(), lr=0.1, **sgd),
+        train,
+        test,
+        epochs=epochs,
+        batch_size=6,
+        rng=gens(*order_seeds),
+        progress=False,
+        eval_train=False,
+        restore_best=True,
+    )
+    best_epochs = []
+    for k in range(K):
+        alone = build(np.random.default_rng(seeds[k]))
+        accs, states = states_by_epoch(
+            alone, loss, sgd, np.random.default_rng(order_seeds[k]), epochs
+        )
+        best = int(np.argmax(accs)) + 1  # the first best epoch, counted from 1
+        assert histories[k].best_epoch == best
+        np.testing.assert_allclose(histories[k].test_acc, accs, rtol=1e-10)
+        member = unstack(stack, k)
+        restored = [p.data for p in member.parameters()] + [
+            getattr(m, b)
+            for m in _modules(member)
+            for b in ("running_mean", "running_var")
+            if hasattr(m, b)
+        ]
+        for got, want in zip(restored, states[best - 1], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+        best_epochs.append(best)
+    # the test means something only if the members stop at different epochs, before the last
+    assert len(set(best_epochs)) > 1 and min(best_epochs) < epochs, best_epochs
+
+
+def test_restore_best_for_one_network_and_its_errors():
+    build, loss, sgd = KINDS["batchnorm"]
+    net = build(np.random.default_rng(11))
+    train, test = (flat_if_needed(net, d) for d in toy_data(loss))
+    accs, states = states_by_epoch(
+        build(np.random.default_rng(11)), loss, sgd, np.random.default_rng(21), 8
+    )
+    history = fit(
+        net,
+        CrossEntropyLoss(),
+        SGD(net.parameters(), lr=0.1, **sgd),
+        train,
+        test,
+        epochs=8,
+        batch_size=6,
+        rng=np.random.default_rng(21),
+        progress=False,
+        restore_best=True,
+    )
+    best = int(np.argmax(accs)) + 1
+    assert history.best_epoch == best < 8
+    restored = [p.data for p in net.parameters()] + [
+        getattr(m, b)
+        for m in _modules(net)
+        for b in ("running_mean", "running_var")
+        if hasattr(m, b)
+    ]
+    for got, want in zip(restored, states[best - 1], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="restore_best needs a test"):
+        fit(
+            net,
+            CrossEntropyLoss(),
+            SGD(net.parameters(), lr=0.1),
+            train,
+            epochs=1,
+            progress=False,
+            restore_best=True,
+        )
+    # without restore_best the last epoch's weights stay, and best_epoch is still recorded
+    plain = fit(
+        net,
+        CrossEntropyLoss(),
+        SGD(net.parameters(), lr=0.1),
+        train,
+        test,
+        epochs=2,
+        progress=False,
+    )
+    assert plain.best_epoch in (1, 2)
+    assert (
+        fit(
+            net, CrossEntropyLoss(), SGD(net.parameters(), lr=0.1), train, epochs=1, progress=False
+        ).best_epoch
+        is None
+    )

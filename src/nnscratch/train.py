@@ -36,16 +36,66 @@ class History:
         test_acc: accuracy on the test set, eval mode, after the epoch.
         train_acc_running: accuracy on the mini-batches as they were trained on
             (training mode, dropout on), averaged over the epoch.
+        best_epoch: the epoch (counted from 1) with the highest test accuracy, the first such
+            (early stopping on the `test` set, which is the validation split where `fit` is
+            given one); None without a test set.
     """
 
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     train_acc_running: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
 
     @property
     def epochs(self) -> int:
         return len(self.train_loss)
+
+
+def _state(model: Module) -> list[tuple[object, str]]:
+    """Where early stopping finds what it keeps: `(holder, attribute)` of every parameter's
+    array and every running statistic (`BatchNorm1d`'s `running_mean`, `running_var`)."""
+    found, todo = [], [model]
+    while todo:
+        module = todo.pop()
+        for name, value in vars(module).items():
+            if isinstance(value, Tensor) and value.requires_grad:
+                found.append((value, "data"))
+            elif name.startswith("running_") and isinstance(value, np.ndarray):
+                found.append((module, name))
+        todo.extend(module.children())
+    return found
+
+
+class _Best:
+    """The state of each member at its best epoch so far (one network: a stack of one).
+
+    `update(acc, epoch)` notes every member whose accuracy beats its best (strictly: the first
+    best epoch wins) and, if `keep`, copies its state; `restore()` writes the copies back in
+    place.
+    """
+
+    def __init__(self, model: Module, size: int | None, keep: bool) -> None:
+        self.places = _state(model) if keep else []
+        self.stacked = size is not None
+        self.acc = np.full(size or 1, -np.inf)
+        self.epoch = np.zeros(size or 1, dtype=int)
+        self.kept = [self._get(place).copy() for place in self.places]
+
+    def _get(self, place) -> np.ndarray:
+        array = getattr(*place)
+        return array if self.stacked else array[None]  # a member axis of one
+
+    def update(self, acc, epoch: int) -> None:
+        better = np.atleast_1d(acc) > self.acc
+        if better.any():
+            self.acc[better], self.epoch[better] = np.atleast_1d(acc)[better], epoch
+            for kept, place in zip(self.kept, self.places, strict=True):
+                kept[better] = self._get(place)[better]
+
+    def restore(self) -> None:
+        for kept, place in zip(self.kept, self.places, strict=True):
+            self._get(place)[...] = kept
 
 
 def _labels(y: np.ndarray, stacked: bool = False) -> np.ndarray:
@@ -94,6 +144,7 @@ def fit(
     rng: np.random.Generator | None = None,
     progress: bool = True,
     eval_train: bool = True,
+    restore_best: bool = False,
 ) -> History | list[History]:
     """Train `model` with mini-batch SGD and return its per-epoch `History`.
 
@@ -109,16 +160,31 @@ def fit(
         progress: show a tqdm progress bar over epochs.
         eval_train: measure eval-mode accuracy on the whole training set each epoch
             (costs one extra forward pass over it).
+        restore_best: early stopping: at the end, put back the parameters and running
+            statistics of the epoch with the best `test` accuracy (`History.best_epoch`; give
+            the validation split as `test`). Needs `test`.
 
     A stack of K networks (`nnscratch.stack`) trains with `fit_stack`, which returns one
     `History` per member.
     """
     if stack_size(model) is not None:
         return fit_stack(
-            model, loss_fn, optimizer, train, test, epochs, batch_size, rng, progress, eval_train
+            model,
+            loss_fn,
+            optimizer,
+            train,
+            test,
+            epochs,
+            batch_size,
+            rng,
+            progress,
+            eval_train,
+            restore_best,
         )
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    _check_restore(restore_best, test)
+    best = _Best(model, None, restore_best) if test is not None else None
     X_train, y_train = train
     labels_train = _labels(y_train)
     history = History()
@@ -151,8 +217,18 @@ def fit(
         if test is not None:
             history.test_acc.append(evaluate(model, *test))
             bar.set_postfix(test_acc=f"{history.test_acc[-1]:.3f}")
+            best.update(history.test_acc[-1], epoch + 1)
+    if best is not None and epochs > 0:
+        history.best_epoch = int(best.epoch[0])
+        if restore_best:
+            best.restore()
     model.train()
     return history
+
+
+def _check_restore(restore_best: bool, test) -> None:
+    if restore_best and test is None:
+        raise ValueError("restore_best needs a test (validation) set to pick the best epoch by")
 
 
 def evaluate_stack(
@@ -179,6 +255,7 @@ def fit_stack(
     rng=None,
     progress: bool = True,
     eval_train: bool = True,
+    restore_best: bool = False,
 ) -> list[History]:
     """`fit` for a stack of K networks (`nnscratch.stack`); returns one `History` per member.
 
@@ -186,7 +263,9 @@ def fit_stack(
     (member k's batches are those `fit` draws with `rng[k]` alone), one generator gives every
     member the same order, None the stored order. A step trains every member on its own batch
     `(K, batch, ...)`; the stack's loss is the sum of the members' losses, so each member's
-    gradient, and so its training, is exactly its own.
+    gradient, and so its training, is exactly its own. With `restore_best` each member gets
+    back its own best epoch's parameters and running statistics (`History.best_epoch`, which
+    may differ from member to member).
     """
     size = stack_size(model)
     if size is None:
@@ -202,6 +281,8 @@ def fit_stack(
                 f"rng holds {len(rng)} generators but the model is a stack of {size} networks: "
                 "pass one per member, one shared generator, or None"
             )
+    _check_restore(restore_best, test)
+    best = _Best(model, size, restore_best) if test is not None else None
     X_train, y_train = train
     histories = [History() for _ in range(size)]
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
@@ -244,5 +325,11 @@ def fit_stack(
                 history.test_acc.append(float(test_acc[k]))
         if test_acc is not None:
             bar.set_postfix(test_acc=f"{test_acc.mean():.3f} (mean of {size})")
+            best.update(test_acc, epoch + 1)
+    if best is not None and epochs > 0:
+        for history, epoch in zip(histories, best.epoch, strict=True):
+            history.best_epoch = int(epoch)
+        if restore_best:
+            best.restore()
     model.train()
     return histories

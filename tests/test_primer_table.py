@@ -191,12 +191,15 @@ def runner_row(configs: list[MLPConfig], epochs: str | None = None) -> dict[str,
     }
 
 
-def fit_row(network, n_train, n_val, epochs, lr, momentum, batch, seeds) -> dict[str, str]:
-    """A row for networks built by hand and trained with `fit` (kept after the last epoch)."""
+def fit_row(
+    network, n_train, n_val, epochs, lr, momentum, batch, seeds, kept="last"
+) -> dict[str, str]:
+    """A row for networks built by hand and trained with `fit` (kept after the last epoch, or
+    at the best validation epoch with `kept="best"`)."""
     return {
         "network": network if isinstance(network, str) else "-".join(map(str, network)),
         "digits": f"{number(n_train)} / {number(n_val) if n_val else 'none'} / {N_TEST}",
-        "epochs": f"{epochs}, last",
+        "epochs": f"{epochs}, {kept}",
         "sgd": sgd([lr], momentum, batch),
         "seeds": str(seeds),
     }
@@ -265,21 +268,23 @@ def ch8_deep():
     )
 
 
-def ch9_fit_all(builder: str, network=None):
-    """Chapter 9's networks trained by `fit_all` (validation digits watched, last epoch kept)."""
+def ch9_stacked(builder: str, network=None):
+    """Chapter 9's networks trained as stacks by `train_seeds`: `fit` with the validation digits
+    and `restore_best=True`, so each is kept at its best validation epoch."""
     space = namespace("dropout-family")
-    helper, helper_space = function("dropout-family", "fit_all")
+    helper, _ = function("dropout-family", "train_seeds")
+    (fit_call,) = calls(helper, "fit")
+    fit_args = {k.arg: k.value for k in fit_call.keywords}
+    assert ast.literal_eval(fit_args["restore_best"]) is True
     matches = []
     for module in cells(labels()["dropout-family"]):
-        for call in calls(module, "fit_all"):
-            # The networks are built in the call or in the cell just before it.
-            if builder in ast.unparse(module):
+        for call in calls(module, "train_seeds"):
+            # The networks are built in the call itself, one per seed (chapter 9 also trains
+            # single-seed networks for its sliders, which the table leaves out).
+            if builder in ast.unparse(call) and "for s in SEEDS" in ast.unparse(call):
                 matches.append(call)
-    assert len(matches) == 1, f"{builder}: {len(matches)} fit_all calls"
-    args = {
-        "batch_size": helper_space["batch_size"],
-        **keywords(matches[0], space, "lr", "epochs", "batch_size"),
-    }
+    assert len({ast.unparse(m) for m in matches}) == 1, f"{builder}: {len(matches)} calls"
+    args = keywords(matches[0], space, "lr", "epochs")
     node, local = function("dropout-family", builder)
     data = space["data"]
     return fit_row(
@@ -289,8 +294,9 @@ def ch9_fit_all(builder: str, network=None):
         args["epochs"],
         args["lr"],
         0,
-        args["batch_size"],
+        ast.literal_eval(fit_args["batch_size"]),
         len(space["SEEDS"]),
+        kept="best",
     )
 
 
@@ -301,7 +307,7 @@ def ch9_droppath():
     # In source order: the input layer, the two layers of the block (built `blocks` times in a
     # loop), the output layer.
     assert chain == [chain[0], width, width, width, 10], chain
-    return ch9_fit_all(
+    return ch9_stacked(
         "residual_net", f"{chain[0]}-{width}-10, {blocks} residual blocks of {width}"
     )
 
@@ -365,9 +371,9 @@ ROWS = {
     ("dropout-family", "Gaussian dropout"): lambda: runner_row(
         namespace("dropout-family")["noise_configs"]
     ),
-    ("dropout-family", "DropConnect"): lambda: ch9_fit_all("connect_net"),
+    ("dropout-family", "DropConnect"): lambda: ch9_stacked("connect_net"),
     ("dropout-family", "max-norm"): ch9_maxnorm,
-    ("dropout-family", "batch normalisation"): lambda: ch9_fit_all("bn_net"),
+    ("dropout-family", "batch normalisation"): lambda: ch9_stacked("bn_net"),
     ("dropout-family", "DropPath"): ch9_droppath,
 }
 

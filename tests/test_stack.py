@@ -133,6 +133,16 @@ def _modules(m):
         yield from _modules(child)
 
 
+def state_of(net):
+    """What early stopping keeps: every parameter's array, then every running statistic."""
+    return [p.data for p in net.parameters()] + [
+        getattr(m, b)
+        for m in _modules(net)
+        for b in ("running_mean", "running_var")
+        if hasattr(m, b)
+    ]
+
+
 def test_stacked_losses_are_sums_of_member_means_with_gradients(rng):
     logits = Tensor(rng.standard_normal((K, 4, 3)), requires_grad=True)
     labels = rng.integers(0, 3, (K, 4))
@@ -497,15 +507,7 @@ def states_by_epoch(net, loss, sgd, order, epochs):
             eval_train=False,
         )
         accs.append(evaluate(net, *test))
-        states.append(
-            [p.data.copy() for p in net.parameters()]
-            + [
-                getattr(m, b).copy()
-                for m in _modules(net)
-                for b in ("running_mean", "running_var")
-                if hasattr(m, b)
-            ]
-        )
+        states.append([array.copy() for array in state_of(net)])
     return np.array(accs), states
 
 
@@ -538,14 +540,7 @@ def test_restore_best_gives_each_member_the_state_of_its_own_best_epoch(kind):
         best = int(np.argmax(accs)) + 1  # the first best epoch, counted from 1
         assert histories[k].best_epoch == best
         np.testing.assert_allclose(histories[k].test_acc, accs, rtol=1e-10)
-        member = unstack(stack, k)
-        restored = [p.data for p in member.parameters()] + [
-            getattr(m, b)
-            for m in _modules(member)
-            for b in ("running_mean", "running_var")
-            if hasattr(m, b)
-        ]
-        for got, want in zip(restored, states[best - 1], strict=True):
+        for got, want in zip(state_of(unstack(stack, k)), states[best - 1], strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
         best_epochs.append(best)
     # the test means something only if the members stop at different epochs, before the last
@@ -573,13 +568,7 @@ def test_restore_best_for_one_network_and_its_errors():
     )
     best = int(np.argmax(accs)) + 1
     assert history.best_epoch == best < 8
-    restored = [p.data for p in net.parameters()] + [
-        getattr(m, b)
-        for m in _modules(net)
-        for b in ("running_mean", "running_var")
-        if hasattr(m, b)
-    ]
-    for got, want in zip(restored, states[best - 1], strict=True):
+    for got, want in zip(state_of(net), states[best - 1], strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
     with pytest.raises(ValueError, match="restore_best needs a test"):
         fit(

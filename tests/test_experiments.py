@@ -153,8 +153,17 @@ def test_validation_digits_are_carved_from_the_training_split_and_disjoint():
 def test_train_runs_keeps_config_order_and_pairs_runs_by_seed():
     configs = [MLPConfig(p=p, seed=s, **TINY) for s in (0, 1) for p in (0.0, 0.5)]
     configs.append(MLPConfig(p=0.2, seed=2, **dict(TINY, epochs=3)))  # another stack
+    # Members of one stack with their own step sizes and weight decay: each trains as alone.
+    configs += [
+        MLPConfig(p=0.5, seed=3, lr=0.02, **TINY),
+        MLPConfig(p=0.0, seed=4, lr=0.3, weight_decay=0.01, momentum=0.0, **TINY),
+    ]
     parallel = train_runs(configs, processes=2)
     serial = [train_mlp(c) for c in configs]
+    one_stack = train_runs(configs[-2:] + configs[:1], processes=1)  # lr 0.1, 0.02 and 0.3
+    for got, want in zip(one_stack, [serial[-2], serial[-1], serial[0]], strict=True):
+        np.testing.assert_array_equal(got.train_loss, want.train_loss)
+    assert len({tuple(r.train_loss) for r in parallel[-2:]}) == 2
     for got, want in zip(parallel, serial, strict=True):
         assert got.config == want.config
         np.testing.assert_array_equal(got.train_loss, want.train_loss)

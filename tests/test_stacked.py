@@ -134,3 +134,7 @@ def test_stack_rejects_members_of_different_widths():
         StackedMLP([], lr=0.1)
     with pytest.raises(ValueError, match="loss"):
         StackedMLP([member((8,))], lr=0.1, loss="hinge")
+    with pytest.raises(ValueError, match=r"lr must be one number or one per member \(2\)"):
+        StackedMLP([member((8,)), member((8,))], lr=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="weight_decay must be one number or one per member"):
+        StackedMLP([member((8,))], lr=0.1, weight_decay=[0.0, 0.1])

@@ -350,7 +350,7 @@ def train_runs(
 
     Args:
         configs: the runs. Configs that share everything but `seed`, `p`, `p_input`,
-            `dropout` and `init` are trained together in one stack.
+            `dropout`, `init`, `lr` and `weight_decay` are trained together in one stack.
         processes: worker processes (all cores if None; 1 trains here, one stack after the
             other). The result of a run does not depend on it.
         progress: print a line to stderr as each stack finishes.
@@ -383,7 +383,9 @@ def train_runs(
 
 def _stack_key(config: MLPConfig) -> MLPConfig:
     """The config with every field that may differ inside a stack set to a fixed value."""
-    return replace(config, seed=0, p=0.0, p_input=0.0, dropout="inverted", init="he")
+    return replace(
+        config, seed=0, p=0.0, p_input=0.0, dropout="inverted", init="he", lr=1.0, weight_decay=0.0
+    )
 
 
 def _cost(config: MLPConfig) -> float:
@@ -408,7 +410,9 @@ def _train_stack(configs: Sequence[MLPConfig], dtype=np.float32) -> list[RunResu
     """Train configs that share a stack key together; one `RunResult` each."""
     first = configs[0]
     if any(_stack_key(c) != _stack_key(first) for c in configs):
-        raise ValueError("configs in one stack must differ only in seed, rates, variant, init")
+        raise ValueError(
+            "configs in one stack must differ only in seed, rates, variant, init, lr, weight decay"
+        )
     data = digits(first.n_train, first.n_val, first.pool)
     members = []
     for config in configs:
@@ -417,7 +421,13 @@ def _train_stack(configs: Sequence[MLPConfig], dtype=np.float32) -> list[RunResu
         order = order_rng if config.shuffle else None
         members.append(Member(model, order, mask_rng, config.rates, config.dropout))
     stack = StackedMLP(
-        members, first.lr, first.momentum, first.loss, dtype, first.max_norm, first.weight_decay
+        members,
+        [c.lr for c in configs],
+        first.momentum,
+        first.loss,
+        dtype,
+        first.max_norm,
+        [c.weight_decay for c in configs],
     )
     X, y = data.X.astype(dtype, copy=False), data.y
     target = np.eye(10, dtype=dtype)[y] if first.loss == "mse" else y

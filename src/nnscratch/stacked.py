@@ -60,25 +60,25 @@ class StackedMLP:
         members: the runs. Their models must be `Sequential`s of `Linear` layers (any other
             layers are ignored: the architecture is Linear-ReLU-...-Linear with dropout
             where `rates` says) with the same widths.
-        lr: SGD learning rate, shared.
+        lr: SGD learning rate: one for all members, or one per member.
         momentum: SGD momentum (PyTorch's form, as `nnscratch.optim.SGD`), shared.
         loss: "cross_entropy" on labels or "mse" on one-hot targets, shared.
         dtype: float type of the weights and activations.
         max_norm: if given, after each step every unit's incoming weights are projected into
             the ball of that radius (as `optim.SGD(max_norm=...)`), shared.
         weight_decay: L2 coefficient added to every parameter's gradient before momentum
-            (as `optim.SGD(weight_decay=...)`), shared.
+            (as `optim.SGD(weight_decay=...)`): one for all members, or one per member.
     """
 
     def __init__(
         self,
         members: Sequence[Member],
-        lr: float,
+        lr: float | Sequence[float],
         momentum: float = 0.0,
         loss: str = "cross_entropy",
         dtype=np.float32,
         max_norm: float | None = None,
-        weight_decay: float = 0.0,
+        weight_decay: float | Sequence[float] = 0.0,
     ) -> None:
         if not members:
             raise ValueError("StackedMLP needs at least one member")
@@ -86,9 +86,11 @@ class StackedMLP:
             raise ValueError(f"loss must be 'cross_entropy' or 'mse', got {loss!r}")
         self.members = list(members)
         self.dtype = np.dtype(dtype).type
-        self.lr, self.momentum, self.loss = float(lr), float(momentum), loss
+        self.momentum, self.loss = float(momentum), loss
+        # (K, 1, 1): each member's own step size and decay, broadcast over its parameters
+        self.lr = self._per_member(lr, "lr")
         self.max_norm = None if max_norm is None else float(max_norm)
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = self._per_member(weight_decay, "weight_decay")
         linears = [[m for m in member.model.layers if isinstance(m, Linear)] for member in members]
         shapes = {tuple((layer.in_features, layer.out_features) for layer in ls) for ls in linears}
         if len(shapes) != 1:
@@ -118,6 +120,17 @@ class StackedMLP:
         self.eval_scale = [
             np.array([s[i][1] for s in scales], self.dtype)[:, None, None] for i in range(n_layers)
         ]
+
+    def _per_member(self, value, name: str) -> np.ndarray:
+        """`value` (one number, or one per member) as a `(K, 1, 1)` array."""
+        k = len(self.members)
+        try:
+            values = np.broadcast_to(np.asarray(value, dtype=np.float64), (k,))
+        except ValueError:
+            raise ValueError(
+                f"{name} must be one number or one per member ({k}), got {value!r}"
+            ) from None
+        return values.astype(self.dtype)[:, None, None]
 
     @property
     def size(self) -> int:
@@ -201,18 +214,18 @@ class StackedMLP:
 
     def _update(self, grads: list[np.ndarray]) -> None:
         params = self.W + self.b
-        if self.weight_decay:  # g <- g + lam w, before momentum (PyTorch's weight_decay)
+        if self.weight_decay.any():  # g <- g + lam w, before momentum (PyTorch's weight_decay)
             for w, g in zip(params, grads, strict=True):
-                g += self.dtype(self.weight_decay) * w
+                g += self.weight_decay * w
         if self.velocity is None:
             for w, g in zip(params, grads, strict=True):
-                g *= self.dtype(self.lr)
+                g *= self.lr
                 w -= g
         else:
             for w, v, g in zip(params, self.velocity, grads, strict=True):
                 v *= self.dtype(self.momentum)  # v <- mu v + g, then w <- w - lr v
                 v += g
-                w -= self.dtype(self.lr) * v
+                w -= self.lr * v
         if self.max_norm is not None:
             for W in self.W:  # (K, in, out): unit j's incoming weights are W[k, :, j]
                 max_norm_(W, self.max_norm, axis=1)

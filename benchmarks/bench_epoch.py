@@ -6,6 +6,7 @@ separate process, for PyTorch (its thread pool and NumPy's would fight if they s
 Prints one JSON object on stdout.
 
     python benchmarks/bench_epoch.py --impl nnscratch numpy numpy_grads --batch-sizes 2 64 256
+    python benchmarks/bench_epoch.py --stack 5 --batch-sizes 2 64 256
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import time
 
 import numpy as np
-from reference import IMPLEMENTATIONS, init_weights, load_data, step_losses
+from reference import IMPLEMENTATIONS, StackOfMLPs, init_weights, load_data, step_losses
 
 P = 0.5
 WEIGHT_SEED = 0
@@ -48,6 +49,30 @@ def time_epochs(impls: list[str], batch_sizes: list[int], repeats: int) -> dict:
     return results
 
 
+def time_stack(k: int, batch_sizes: list[int], repeats: int) -> dict:
+    """Seconds for one epoch of K networks: one after the other, and as one stack of K."""
+    X, y = load_data()
+    weights = init_weights(WEIGHT_SEED)
+    results: dict[str, dict[str, dict[str, list[float]]]] = {"one_by_one": {}, "stacked": {}}
+    for batch_size in batch_sizes:
+        runs = {
+            "one_by_one": StackOfMLPs(weights, P, k, stacked=False),
+            "stacked": StackOfMLPs(weights, P, k, stacked=True),
+        }
+        for run in runs.values():  # warm-up epoch
+            run.epoch(X, y, batch_size)
+        times = {name: {"wall": [], "cpu": []} for name in runs}
+        for _ in range(repeats):
+            for name, run in runs.items():  # alternate, so that load hits both alike
+                wall, cpu = time.perf_counter(), time.process_time()
+                run.epoch(X, y, batch_size)
+                times[name]["cpu"].append(time.process_time() - cpu)
+                times[name]["wall"].append(time.perf_counter() - wall)
+        for name in runs:
+            results[name][str(batch_size)] = times[name]
+    return results
+
+
 def check_losses(impls: list[str]) -> dict:
     """Per-step losses from identical weights and masks, p = 0 and 0.5, batch 2 and 64.
 
@@ -68,10 +93,15 @@ def check_losses(impls: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--impl", nargs="+", choices=list(IMPLEMENTATIONS))
+    parser.add_argument("--stack", type=int, default=0, help="time K networks, not --impl")
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[2, 64, 256])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
+    if args.stack:
+        times = time_stack(args.stack, args.batch_sizes, args.repeats)
+        print(json.dumps({"k": args.stack, "times": times}))
+        return
     info = {"numpy": np.__version__}
     if "torch" in args.impl:
         import torch

@@ -43,6 +43,7 @@ from nnscratch.data import load_tinymnist, to_float
 from nnscratch.losses import CrossEntropyLoss
 from nnscratch.nn import Dropout, Linear, ReLU, Sequential
 from nnscratch.optim import SGD
+from nnscratch.stack import stack_modules
 from nnscratch.train import fit
 
 SIZES = (784, 256, 10)
@@ -307,6 +308,36 @@ def step_losses(
         net.epoch(X[i : i + batch_size], y[i : i + batch_size], batch_size, shuffle=False)
         for i in range(0, n, batch_size)
     ]
+
+
+class StackOfMLPs:
+    """K copies of `NnscratchMLP`'s network, each with its own masks and batch order: trained
+    one after the other (`stacked=False`, K calls of `fit`) or as one stack of K members
+    (`stack_modules`, one call of `fit`). Both do the same arithmetic for every member."""
+
+    def __init__(self, weights: list[np.ndarray], p: float, k: int, stacked: bool) -> None:
+        self.nets = [NnscratchMLP(weights, p, seed) for seed in range(k)]
+        self.stack = None
+        if stacked:
+            self.stack = stack_modules([net.model for net in self.nets])
+            self.optimizer = SGD(self.stack.parameters(), lr=LR)
+
+    def epoch(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+        if self.stack is None:
+            for net in self.nets:
+                net.epoch(X, y, batch_size)
+            return
+        fit(
+            self.stack,
+            CrossEntropyLoss(),
+            self.optimizer,
+            (X, y),
+            epochs=1,
+            batch_size=batch_size,
+            rng=[net.rng for net in self.nets],
+            progress=False,
+            eval_train=False,
+        )
 
 
 IMPLEMENTATIONS = {

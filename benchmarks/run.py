@@ -45,6 +45,7 @@ OUTPUT = ROOT / "_build" / "bench.json"
 BENCH_BOOK = ROOT / "_build" / "bench-book"
 BATCHES = (2, 64, 256)
 EPOCH_PROCESSES = 3  # the epoch worker runs this many times; see `run_epoch`
+STACK_K = 5  # networks in the "stacked vs one by one" comparison
 SHAPE = "256x1024"  # the shape the dropout target is stated for
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 BUILDS = [("clean_build", "clean build"), ("cached_rebuild", "cached rebuild (`--all`)")]
@@ -182,9 +183,21 @@ def run_epoch(args: argparse.Namespace) -> dict:
             for b, times in per_batch.items():
                 for key, values in times.items():
                     epoch["times"][impl][b][key] += values
+    stack = worker(
+        "bench_epoch.py",
+        ["--stack", str(STACK_K), "--repeats", str(args.repeats)],
+        args.threads,
+    )
     return {
         "versions": epoch["info"],
         "check": epoch["check"],
+        "stack": {
+            "k": stack["k"],
+            "seconds": {
+                name: {b: summary(t[metric]) for b, t in per_batch.items()}
+                for name, per_batch in stack["times"].items()
+            },
+        },
         "seconds": {
             impl: {b: {**summary(t[metric]), "raw": t} for b, t in per_batch.items()}
             for impl, per_batch in epoch["times"].items()
@@ -259,6 +272,24 @@ def epoch_table(e: dict, r: dict) -> str:
         lines.append(
             f"| {b} | " + " | ".join(cells) + " | " + " | ".join(f"{x:.2f}x" for x in ratios) + " |"
         )
+    if "stack" in e:
+        k, stack = e["stack"]["k"], e["stack"]["seconds"]
+        lines += [
+            "",
+            f"**{k} networks stacked vs {k} one by one**: the same network {k} times, each "
+            "with its own masks and batch order; one epoch of all of them, as one stack of "
+            f"{k} members (`stack_modules`, one `fit`) or as {k} calls of `fit`. Milliseconds "
+            f"of {metric}, min / median of {r['repeats']} repeats, one process.",
+            "",
+            "| batch | one by one | stacked | stacked / one by one |",
+            "|---:|---:|---:|---:|",
+        ]
+        for b in map(str, BATCHES):
+            if b in stack["stacked"]:
+                one, both = stack["one_by_one"][b], stack["stacked"][b]
+                lines.append(
+                    f"| {b} | {_ms(one)} | {_ms(both)} | {both['median'] / one['median']:.2f}x |"
+                )
     return "\n".join(lines)
 
 

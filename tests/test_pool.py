@@ -3,6 +3,7 @@ and FitJob for networks built in a notebook."""
 
 import math
 import os
+import pickle
 import uuid
 from pathlib import Path
 
@@ -12,8 +13,10 @@ import pytest
 from nnscratch.data import two_moons
 from nnscratch.losses import CrossEntropyLoss
 from nnscratch.nn import Dropout, Linear, ReLU, Sequential
+from nnscratch.optim import SGD
 from nnscratch.pool import SINGLE_THREAD_ENV, FitJob, fit_job, run_many, stop_workers
-from nnscratch.train import TrainingDiverged
+from nnscratch.stack import stack_modules
+from nnscratch.train import TrainingDiverged, fit
 
 
 def square(x: float) -> float:
@@ -130,6 +133,47 @@ def test_fit_job_passes_max_norm_to_sgd():
     model, _ = fit_job(job)
     norms = np.concatenate([np.linalg.norm(m.weight.data, axis=1) for m in model[::3]])
     assert norms.max() <= 0.5 * (1 + 1e-6) and np.isclose(norms, 0.5, rtol=1e-5).any()
+
+
+def test_a_stack_in_a_fit_job_trains_as_fit_trains_it_here():
+    """A stack of networks (one generator per member), early stopping and weight decay travel
+    to a worker and come back as `fit` would have left them in this process."""
+    jobs = [moons_job(0.5, seed) for seed in (0, 1, 2)]
+    stack = stack_modules([job.model for job in jobs])
+    job = FitJob(
+        stack,
+        CrossEntropyLoss(),
+        jobs[0].train,
+        lr=0.1,
+        momentum=0.9,
+        test=jobs[0].test,
+        epochs=15,
+        batch_size=10,
+        rng=[j.rng for j in jobs],
+        weight_decay=0.01,
+        restore_best=True,
+    )
+    ((there_model, there_hist),) = run_many(fit_job, [job], processes=2)
+    # one pickle, as the job travels: each member's masks and batch order share a generator
+    here_model, here_rngs = pickle.loads(pickle.dumps((stack, [j.rng for j in jobs])))
+    here_hist = fit(
+        here_model,
+        CrossEntropyLoss(),
+        SGD(here_model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01),
+        jobs[0].train,
+        jobs[0].test,
+        epochs=15,
+        batch_size=10,
+        rng=here_rngs,
+        progress=False,
+        restore_best=True,
+    )
+    assert len(there_hist) == 3 and [h.best_epoch for h in there_hist] == [
+        h.best_epoch for h in here_hist
+    ]
+    assert any(h.best_epoch < 15 for h in here_hist)  # restore_best had something to do
+    for a, b in zip(here_model.parameters(), there_model.parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow, on the way to inf

@@ -251,34 +251,33 @@ def hand_built(label: str, marker: str):
 
 def ch8_deep():
     node, space = function("why-dropout-works", "deep_net")
-    (fit_call,) = calls(node, "fit")
-    args = keywords(fit_call, space, "epochs", "batch_size")
-    train = value(fit_call.args[3], space)
-    sgd_args = keywords(calls(node, "SGD")[0], space, "lr", "momentum")
+    (job,) = calls(node, "FitJob")
+    args = keywords(job, space, "lr", "momentum", "epochs", "batch_size")
+    train = value(job.args[2], space)
     seeds = namespace("why-dropout-works")["SEEDS"]
     return fit_row(
         linear_chain(node, space),
         len(train[1]),
         0,
         args["epochs"],
-        sgd_args["lr"],
-        sgd_args.get("momentum", 0),
+        args["lr"],
+        args.get("momentum", 0),
         args["batch_size"],
         len(seeds),
     )
 
 
 def ch9_stacked(builder: str, network=None):
-    """Chapter 9's networks trained as stacks by `train_seeds`: `fit` with the validation digits
-    and `restore_best=True`, so each is kept at its best validation epoch."""
+    """Chapter 9's networks trained as stacks from `seed_stack`'s jobs: `fit` with the
+    validation digits and `restore_best=True`, so each is kept at its best validation epoch."""
     space = namespace("dropout-family")
-    helper, _ = function("dropout-family", "train_seeds")
-    (fit_call,) = calls(helper, "fit")
+    helper, _ = function("dropout-family", "seed_stack")
+    (fit_call,) = calls(helper, "FitJob")
     fit_args = {k.arg: k.value for k in fit_call.keywords}
     assert ast.literal_eval(fit_args["restore_best"]) is True
     matches = []
     for module in cells(labels()["dropout-family"]):
-        for call in calls(module, "train_seeds"):
+        for call in calls(module, "seed_stack"):
             # The networks are built in the call itself, one per seed (chapter 9 also trains
             # single-seed networks for its sliders, which the table leaves out).
             if builder in ast.unparse(call) and "for s in SEEDS" in ast.unparse(call):

@@ -58,11 +58,14 @@ class FitJob:
         model: the network, untrained or partly trained.
         loss_fn: e.g. `CrossEntropyLoss()`.
         train: `(X, y)` training data.
-        lr, momentum, max_norm: settings of the `SGD` optimizer created in the worker.
-        test: optional `(X, y)` evaluated after each epoch.
-        epochs, batch_size, eval_train: as in `fit`.
-        rng: shuffles the mini-batches; None keeps the stored order. The model's dropout
-            layers carry their own generators.
+        lr, momentum, max_norm, weight_decay: settings of the `SGD` optimizer created in
+            the worker.
+        test: optional `(X, y)` evaluated after each epoch (the validation split, for
+            early stopping).
+        epochs, batch_size, eval_train, restore_best: as in `fit`.
+        rng: shuffles the mini-batches; None keeps the stored order. For a stack of K
+            networks (`stack_modules`), a list of the K members' generators. The model's
+            dropout layers carry their own generators.
 
     The worker trains a copy of `model` and of every generator in the job (they travel by
     pickling), so the same job gives the same trained model wherever it runs. The objects
@@ -78,17 +81,25 @@ class FitJob:
     epochs: int = 10
     batch_size: int = 64
     eval_train: bool = True
-    rng: np.random.Generator | None = field(default=None, repr=False)
+    rng: np.random.Generator | list[np.random.Generator] | None = field(default=None, repr=False)
     max_norm: float | None = None
+    weight_decay: float = 0.0
+    restore_best: bool = False
 
 
-def fit_job(job: FitJob) -> tuple[Module, History]:
+def fit_job(job: FitJob) -> tuple[Module, History | list[History]]:
     """Train `job.model` as `job` says (plain `fit`, no progress bar); return the trained
-    model and its `History`."""
+    model and its `History` (one per member for a stack)."""
     if multiprocessing.parent_process() is None:
         # In this process: work on copies, so the result does not depend on where it ran.
         job = pickle.loads(pickle.dumps(job))
-    optimizer = SGD(job.model.parameters(), lr=job.lr, momentum=job.momentum, max_norm=job.max_norm)
+    optimizer = SGD(
+        job.model.parameters(),
+        lr=job.lr,
+        momentum=job.momentum,
+        max_norm=job.max_norm,
+        weight_decay=job.weight_decay,
+    )
     try:
         history = fit(
             job.model,
@@ -101,6 +112,7 @@ def fit_job(job: FitJob) -> tuple[Module, History]:
             rng=job.rng,
             progress=False,
             eval_train=job.eval_train,
+            restore_best=job.restore_best,
         )
     except TrainingDiverged as error:
         raise TrainingDiverged(f"{error}. The run: {job!r}") from None

@@ -303,3 +303,16 @@ def test_verdict_words_follow_the_interval():
     assert verdict(PairedCI(-0.02, -0.03, -0.01, 0.95), **words) == "a loss"
     assert verdict(PairedCI(0.01, -0.01, 0.03, 0.95), **words) == "no difference we can detect"
     assert verdict(PairedCI(0.0, 0.0, 0.01, 0.95), **words, neither="none") == "none"
+
+
+def test_verdict_takes_a_family_sign_and_rejects_anything_else():
+    assert [verdict(s) for s in (1, 0, -1)] == [
+        "a gain",
+        "no difference we can detect",
+        "a loss",
+    ]
+    signs = family_signs([PairedCI(0.02, 0.01, 0.03, 0.95, p_value=0.001)])
+    assert verdict(signs[0], above="ahead") == "ahead"
+    for bad in (2, True, 0.5, "gain"):
+        with pytest.raises(ValueError, match="result must be a PairedCI or a sign"):
+            verdict(bad)

@@ -123,7 +123,10 @@ class PairedCI(NamedTuple):
 
 
 def verdict(
-    ci: PairedCI, above: str, below: str, neither: str = "no difference we can detect"
+    result: PairedCI | int,
+    above: str = "a gain",
+    below: str = "a loss",
+    neither: str = "no difference we can detect",
 ) -> str:
     """The words for what an interval shows, for a verdict glued into the text.
 
@@ -132,12 +135,16 @@ def verdict(
     interval they come from.
 
     Args:
-        ci: the interval of a difference A - B.
-        above: the words when the whole interval is above 0 (e.g. "a gain").
-        below: the words when it is below 0 (e.g. "a loss").
+        result: the interval of a difference A - B, or its sign after a family correction
+            (1, -1 or 0, from `family_signs`).
+        above: the words when the whole interval is above 0.
+        below: the words when it is below 0.
         neither: the words when it contains 0.
     """
-    return above if ci.sign == 1 else below if ci.sign == -1 else neither
+    sign = result.sign if isinstance(result, PairedCI) else result
+    if isinstance(sign, bool) or sign not in (-1, 0, 1):
+        raise ValueError(f"result must be a PairedCI or a sign in (-1, 0, 1), got {result!r}")
+    return above if sign == 1 else below if sign == -1 else neither
 
 
 def paired_interval(correct_a, correct_b, level: float = 0.95) -> PairedCI:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from reference import IMPLEMENTATIONS, StackOfMLPs, init_weights, load_data, step_losses
@@ -21,6 +23,22 @@ from reference import IMPLEMENTATIONS, StackOfMLPs, init_weights, load_data, ste
 P = 0.5
 WEIGHT_SEED = 0
 CHECK_STEPS = 5
+
+
+def alternate(epochs: dict[str, Callable[[], object]], repeats: int) -> dict:
+    """Wall-clock and CPU seconds of each epoch function: one warm-up call each (caches,
+    allocator, lazy imports), then `repeats` rounds in which they take turns, so that load
+    from other processes hits them alike."""
+    for epoch in epochs.values():
+        epoch()
+    times = {name: {"wall": [], "cpu": []} for name in epochs}
+    for _ in range(repeats):
+        for name, epoch in epochs.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            epoch()
+            times[name]["cpu"].append(time.process_time() - cpu)
+            times[name]["wall"].append(time.perf_counter() - wall)
+    return times
 
 
 def time_epochs(impls: list[str], batch_sizes: list[int], repeats: int) -> dict:
@@ -35,17 +53,9 @@ def time_epochs(impls: list[str], batch_sizes: list[int], repeats: int) -> dict:
     results: dict[str, dict[str, dict[str, list[float]]]] = {impl: {} for impl in impls}
     for batch_size in batch_sizes:
         nets = {impl: IMPLEMENTATIONS[impl](weights, P, seed=1) for impl in impls}
-        for impl in impls:  # warm-up epoch: caches, allocator, lazy imports
-            nets[impl].epoch(*inputs[impl], batch_size)
-        times = {impl: {"wall": [], "cpu": []} for impl in impls}
-        for _ in range(repeats):
-            for impl in impls:
-                wall, cpu = time.perf_counter(), time.process_time()
-                nets[impl].epoch(*inputs[impl], batch_size)
-                times[impl]["cpu"].append(time.process_time() - cpu)
-                times[impl]["wall"].append(time.perf_counter() - wall)
-        for impl in impls:
-            results[impl][str(batch_size)] = times[impl]
+        epochs = {impl: partial(nets[impl].epoch, *inputs[impl], batch_size) for impl in impls}
+        for impl, times in alternate(epochs, repeats).items():
+            results[impl][str(batch_size)] = times
     return results
 
 
@@ -55,21 +65,12 @@ def time_stack(k: int, batch_sizes: list[int], repeats: int) -> dict:
     weights = init_weights(WEIGHT_SEED)
     results: dict[str, dict[str, dict[str, list[float]]]] = {"one_by_one": {}, "stacked": {}}
     for batch_size in batch_sizes:
-        runs = {
-            "one_by_one": StackOfMLPs(weights, P, k, stacked=False),
-            "stacked": StackOfMLPs(weights, P, k, stacked=True),
+        epochs = {
+            name: partial(StackOfMLPs(weights, P, k, stacked=stacked).epoch, X, y, batch_size)
+            for name, stacked in (("one_by_one", False), ("stacked", True))
         }
-        for run in runs.values():  # warm-up epoch
-            run.epoch(X, y, batch_size)
-        times = {name: {"wall": [], "cpu": []} for name in runs}
-        for _ in range(repeats):
-            for name, run in runs.items():  # alternate, so that load hits both alike
-                wall, cpu = time.perf_counter(), time.process_time()
-                run.epoch(X, y, batch_size)
-                times[name]["cpu"].append(time.process_time() - cpu)
-                times[name]["wall"].append(time.perf_counter() - wall)
-        for name in runs:
-            results[name][str(batch_size)] = times[name]
+        for name, times in alternate(epochs, repeats).items():
+            results[name][str(batch_size)] = times
     return results
 
 
